@@ -1,0 +1,51 @@
+# e3d-lab. The README's two commands: `make reproduce` (regenerate every notebook, figure and table) and
+# `make test` (unit tests + every notebook at smoke scale). Both create/update .venv/ as needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+RUN_NB := $(PY) -m e3dlib.notebooks
+
+SOURCES := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
+RENDERED := $(SOURCES:.py=.ipynb)
+SMOKE := $(patsubst notebooks/%.py,build/smoke/%.ipynb,$(SOURCES))
+
+.PHONY: setup test unit lint smoke reproduce lab bench clean
+.DELETE_ON_ERROR:
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+test: lint unit smoke
+
+lint: setup
+	$(PY) -m ruff check .
+
+unit: setup
+	$(PY) -m pytest -q
+
+# Every notebook at scale="smoke", executed into build/smoke/ (ignored); committed outputs are untouched.
+smoke: $(SMOKE)
+build/smoke/%.ipynb: notebooks/%.py $(STAMP) $(wildcard e3dlib/*.py)
+	$(RUN_NB) $< --scale smoke --out $@ --figures build/smoke/figures
+
+# The rendered notebooks (committed) and figures/ at scale="proxy".
+reproduce: $(RENDERED)
+notebooks/%.ipynb: notebooks/%.py $(STAMP) $(wildcard e3dlib/*.py)
+	$(RUN_NB) $< --scale proxy --out $@ --figures figures
+
+lab: setup
+	$(PY) -m pip install -q -e '.[lab]'
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: setup
+	$(PY) benchmarks/score_speed.py
+
+clean:
+	rm -rf build .pytest_cache .hypothesis .ruff_cache
