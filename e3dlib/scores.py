@@ -189,3 +189,20 @@ def _tinynas_terms(spec: ArchSpec) -> list[LayerTerm]:
     C = spec.head.conv_channels
     out.append(LayerTerm("final_channels", "final", (T, res, res), (1, 1, 1), C, 1.0, math.log(C)))
     return out
+
+
+def departure_ladder(spec: ArchSpec) -> list[tuple[str, float]]:
+    """STEntr from the paper's Eq. 8 to the official implementation, one departure at a time (notebook 01).
+
+    Rungs: paper; (1) halved; (2) D = 1 for 1x1 kernels; (3) feature-map sizes by the official rule
+    (stage output, int(size / 2^k)); (4) + log C_final = the official value.
+    """
+    paper = st_entr_terms(spec, "paper")
+    official = _tinynas_terms(spec)
+    r1 = 0.5 * sum(t.value for t in paper)
+    r2 = 0.5 * sum(math.log(t.fan_in * (1.0 if t.K[1] == 1 else t.D)) for t in paper)
+    r3 = sum(t.value for t in official if t.role != "final")
+    r4 = r3 + sum(t.value for t in official if t.role == "final")
+    return [("paper Eq. 8", sum(t.value for t in paper)), ("(1) x 1/2: log-std", r1),
+            ("(2) D = 1 for 1x1 kernels", r2), ("(3) official feature-map sizes", r3),
+            ("(4) + log C_final = official", r4)]

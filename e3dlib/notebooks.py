@@ -1,0 +1,193 @@
+"""The notebook pipeline: run a jupytext percent source headless with papermill, and the helpers notebooks use.
+
+    python -m e3dlib.notebooks notebooks/01_derive_entropy_bound.py --scale smoke --out build/smoke/01.ipynb \
+        --figures build/smoke/figures [-p name=value ...]
+
+* the source's first code cell tagged `parameters` declares every parameter with its default; unknown names or
+  values of another type are refused before anything runs;
+* outputs are cleaned of timestamps, durations and absolute paths, so a re-run only changes what really changed;
+* the resolved parameters are saved beside the figures (`<figures>/<notebook>.params.json`);
+* a failing cell ends the run with one message naming the notebook and the cell, exit code 1, and leaves the
+  previous output notebook untouched.
+
+In notebooks: `pick(scale, smoke=..., proxy=..., full=...)` chooses a size by scale, `save_figure` and `save_table`
+write `figures/` deterministically (PNG for reading, PDF for papers, CSV for tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SCALES = ("smoke", "proxy", "full")
+REQUIRED = ("scale", "seed", "device", "data_root", "figures_dir")
+
+
+def pick(scale: str, **by_scale: Any) -> Any:
+    """The value for `scale` among smoke=/proxy=/full= (full defaults to proxy when not given)."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    if scale == "full" and "full" not in by_scale:
+        scale = "proxy"
+    return by_scale[scale]
+
+
+def save_figure(fig: Any, name: str, figures_dir: str | Path, formats: tuple[str, ...] = ("png", "pdf")) -> Path:
+    """Save `fig` as figures_dir/name.{png,pdf} without timestamps (re-runs give identical files)."""
+    d = Path(figures_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    meta = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None},
+            "svg": {"Date": None}}
+    for fmt in formats:
+        fig.savefig(d / f"{name}.{fmt}", dpi=150, bbox_inches="tight", metadata=meta.get(fmt, {}))
+    return d / f"{name}.{formats[0]}"
+
+
+def save_table(df: Any, name: str, figures_dir: str | Path) -> Path:
+    """Save a pandas DataFrame as figures_dir/name.csv."""
+    d = Path(figures_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / f"{name}.csv"
+    df.to_csv(p, index=False, float_format="%.6g")
+    return p
+
+
+# --- running -------------------------------------------------------------------------------------------------
+
+
+class NotebookError(Exception):
+    """A notebook could not run; the message names the notebook (and the cell)."""
+
+
+def declared_parameters(nb: Any, path: str) -> dict[str, Any]:
+    """{name: default} of the cell tagged `parameters` (literal assignments only)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            out = {}
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    try:
+                        out[node.targets[0].id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        raise NotebookError(f"{path}: parameter {node.targets[0].id} must be a literal") from None
+            missing = [p for p in REQUIRED if p not in out]
+            if missing:
+                raise NotebookError(f"{path}: the parameters cell lacks {', '.join(missing)}")
+            return out
+    raise NotebookError(f"{path}: no code cell tagged 'parameters'")
+
+
+def resolve_parameters(declared: dict[str, Any], given: dict[str, Any], path: str) -> dict[str, Any]:
+    """Declared defaults updated by `given`; refuses unknown names, wrong types and unknown scales."""
+    out = dict(declared)
+    for k, v in given.items():
+        if k not in declared:
+            raise NotebookError(f"{path}: unknown parameter {k!r} (known: {', '.join(declared)})")
+        want = type(declared[k])
+        if declared[k] is not None and not isinstance(v, want) and not (want is float and isinstance(v, int)):
+            raise NotebookError(f"{path}: parameter {k!r} must be {want.__name__}, got {v!r}")
+        out[k] = v
+    if out["scale"] not in SCALES:
+        raise NotebookError(f"{path}: scale must be one of {SCALES}, got {out['scale']!r}")
+    return out
+
+
+def _clean(nb: Any, root: Path) -> None:
+    """Drop timestamps/durations/paths that papermill and the kernel write, so outputs are reproducible."""
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
+    nb.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
+    pat = re.compile(re.escape(str(root.resolve())) + r"/?")
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out["text"] = pat.sub("", out["text"])
+            data = out.get("data", {})
+            if "text/plain" in data:
+                data["text/plain"] = pat.sub("", data["text/plain"])
+
+
+def run_notebook(source: str | Path, out: str | Path, *, scale: str, figures: str = "figures",
+                 params: dict[str, Any] | None = None, root: str | Path = ".") -> dict[str, Any]:
+    """Execute `source` (jupytext percent) into `out` with papermill; returns the resolved parameters."""
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    source, out, root = Path(source), Path(out), Path(root)
+    nb = jupytext.read(source)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    resolved = resolve_parameters(declared_parameters(nb, str(source)),
+                                  {"scale": scale, "figures_dir": figures, **(params or {})}, str(source))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src_nb = Path(tmp) / source.with_suffix(".ipynb").name
+        nbformat.write(nb, src_nb)
+        tmp_out = Path(tmp) / "out.ipynb"
+        try:
+            pm.execute_notebook(str(src_nb), str(tmp_out), parameters=resolved, kernel_name="python3",
+                                cwd=str(root), progress_bar=False, log_output=False)
+        except pm.PapermillExecutionError as e:
+            where = f"{source}: cell {e.exec_count} failed"
+            raise NotebookError(f"{where}: {e.ename}: {e.evalue}{_failing_line(e)}") from None
+        result = nbformat.read(tmp_out, as_version=4)
+    _clean(result, root)
+    nbformat.write(result, out)
+    fig_dir = root / figures
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    (fig_dir / f"{source.stem}.params.json").write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+    return resolved
+
+
+def _failing_line(e: Any) -> str:
+    """The source line the traceback points at ('---->' marker), without ANSI colours."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", t) for t in getattr(e, "traceback", []) or []]
+    marked = [ln for t in lines for ln in t.splitlines() if ln.lstrip().startswith("---->")]
+    return f" (at: {marked[-1].split('---->', 1)[1].strip()})" if marked else ""
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m e3dlib.notebooks", description="Run a notebook source headless.")
+    p.add_argument("source")
+    p.add_argument("--scale", choices=SCALES, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--figures", default="figures")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    args = p.parse_args(argv)
+    params = {}
+    for item in args.param:
+        if "=" not in item:
+            print(f"{args.source}: -p expects NAME=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        k, v = item.split("=", 1)
+        params[k] = _parse_value(v)
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    t = time.time()
+    try:
+        run_notebook(args.source, args.out, scale=args.scale, figures=args.figures, params=params)
+    except NotebookError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"{args.source} [{args.scale}] -> {args.out} ({time.time() - t:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
