@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 RUN_NB := $(PY) -m e3dlib.notebooks
+LIB := $(shell find e3dlib -name "*.py")
 
 SOURCES := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 RENDERED := $(SOURCES:.py=.ipynb)
@@ -32,12 +33,12 @@ unit: setup
 
 # Every notebook at scale="smoke", executed into build/smoke/ (ignored); committed outputs are untouched.
 smoke: $(SMOKE)
-build/smoke/%.ipynb: notebooks/%.py $(STAMP) $(wildcard e3dlib/*.py)
+build/smoke/%.ipynb: notebooks/%.py $(STAMP) $(LIB)
 	$(RUN_NB) $< --scale smoke --out $@ --figures build/smoke/figures
 
 # The rendered notebooks (committed) and figures/ at scale="proxy".
 reproduce: $(RENDERED)
-notebooks/%.ipynb: notebooks/%.py $(STAMP) $(wildcard e3dlib/*.py)
+notebooks/%.ipynb: notebooks/%.py $(STAMP) $(LIB)
 	$(RUN_NB) $< --scale proxy --out $@ --figures figures
 
 lab: setup
