@@ -1,0 +1,146 @@
+"""Training-free proxies from the literature, adapted to 3D CNNs, for comparison with HomoEntr/STEntr
+(notebook 04; paper App. D / Table 7 compares a few of them).
+
+* Zen-score (Lin et al., ICCV 2021, "Zen-NAS"): log E||f(x) - f(x + a e)||_F of the pre-pooling feature map
+  with N(0,1) weights and BN in training mode, plus sum over BN layers of log sqrt(mean batch variance).
+* NASWOT (Mellor et al., ICML 2021, "Neural Architecture Search without Training"): log|det K_H| with
+  K_H[i,j] = N_A - Hamming(c_i, c_j) over the binary ReLU activation codes c_i of a mini-batch.
+* SynFlow (Tanaka et al., NeurIPS 2020): sum |theta * dR/dtheta| with R = sum f(1) on |theta| (float64),
+  BN in eval mode; reported as log.
+* GradNorm (Abdelfattah et al., ICLR 2021, "Zero-Cost Proxies"): sum over parameters of ||dL/dtheta||_2 for a
+  cross-entropy loss on a random mini-batch with random labels.
+* Forward entropy (MAE-DET, Sun et al., ICML 2022): Monte-Carlo log-variance of the plain network's output,
+  `e3dlib.forward.forward_entropy`.
+
+Each takes a module and an input shape, is seeded, and is also available by name for an `ArchSpec` through
+`proxy_score(name, spec)`, which builds the network at a (small) input size.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .forward import forward_entropy
+from .model import build_model
+from .spec import ArchSpec
+
+
+def _features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return model.forward_features(x) if hasattr(model, "forward_features") else model(x)
+
+
+@torch.no_grad()
+def zen_score(model: nn.Module, input_shape: tuple[int, int, int, int], *, batch: int = 8, alpha: float = 0.01,
+              seed: int = 0) -> float:
+    """Zen-score of `model` ((C, T, H, W) input): weights re-drawn N(0,1), BN in training mode."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, (nn.Conv3d, nn.Linear)):
+            m.weight.copy_(torch.randn(m.weight.shape, generator=g))
+            if m.bias is not None:
+                m.bias.zero_()
+        elif isinstance(m, nn.BatchNorm3d):
+            m.reset_running_stats()
+            m.momentum = 1.0  # running_var := the last batch's variance
+    model.train()
+    x = torch.randn(batch, *input_shape, generator=g)
+    eps = torch.randn(batch, *input_shape, generator=g)
+    delta = (_features(model, x) - _features(model, x + alpha * eps)).flatten(1).norm(dim=1).mean()
+    bn_term = 0.0
+    _features(model, x)  # BN statistics of the unperturbed batch
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm3d):
+            bn_term += 0.5 * math.log(float(m.running_var.mean()))
+    return math.log(float(delta)) + bn_term
+
+
+@torch.no_grad()
+def naswot_score(model: nn.Module, input_shape: tuple[int, int, int, int], *, batch: int = 16, seed: int = 0) -> float:
+    """NASWOT log|det K_H| over the ReLU (and SiLU: sign of its input) activation codes of a mini-batch."""
+    g = torch.Generator().manual_seed(seed)
+    codes: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        codes.append((inputs[0] > 0).flatten(1).to(torch.float64))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.ReLU, nn.SiLU))]
+    try:
+        model.train()
+        model(torch.randn(batch, *input_shape, generator=g))
+    finally:
+        for h in handles:
+            h.remove()
+    if not codes:
+        raise ValueError("NASWOT needs ReLU/SiLU modules in the network")
+    c = torch.cat(codes, dim=1)
+    n_a = c.shape[1]
+    k = c @ c.T + (1 - c) @ (1 - c).T  # = N_A - Hamming distance
+    sign, logdet = torch.linalg.slogdet(k)
+    if sign <= 0:
+        raise ValueError(f"NASWOT kernel is singular (two inputs share every activation code; N_A={n_a})")
+    return float(logdet)
+
+
+def synflow_score(model: nn.Module, input_shape: tuple[int, int, int, int], *, seed: int = 0) -> float:
+    """log of SynFlow: sum |theta * dR/dtheta| with R = sum(f(ones)) on the absolute-valued weights."""
+    torch.manual_seed(seed)
+    model = copy.deepcopy(model).double().eval()  # the caller's module keeps its weights and dtype
+    with torch.no_grad():
+        for p in model.state_dict().values():
+            if p.is_floating_point():
+                p.abs_()
+    r = model(torch.ones(1, *input_shape, dtype=torch.float64)).sum()
+    r.backward()
+    total = sum(float((p.detach() * p.grad).abs().sum()) for p in model.parameters() if p.grad is not None)
+    if total <= 0 or not math.isfinite(total):
+        raise ValueError(f"SynFlow is {total}: the network has no path from input to output (or overflows)")
+    return math.log(total)
+
+
+def grad_norm_score(model: nn.Module, input_shape: tuple[int, int, int, int], *, batch: int = 8,
+                    num_classes: int | None = None, seed: int = 0) -> float:
+    """GradNorm: sum of per-parameter gradient L2 norms of cross-entropy on random inputs and labels."""
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    model.zero_grad()
+    x = torch.randn(batch, *input_shape, generator=g)
+    logits = model(x)
+    y = torch.randint(num_classes or logits.shape[1], (batch,), generator=g)
+    F.cross_entropy(logits, y).backward()
+    return float(sum(p.grad.norm() for p in model.parameters() if p.grad is not None))
+
+
+# --- by name, for an ArchSpec -----------------------------------------------------------------------------------
+
+PROXY_NAMES = ("zen", "naswot", "synflow", "gradnorm", "forward_entropy")
+
+
+def proxy_score(name: str, spec: ArchSpec, *, frames: int | None = None, size: int | None = None,
+                seed: int = 0) -> float:
+    """Score `spec` with a proxy from PROXY_NAMES, building the network at frames x size (default: the spec's)."""
+    spec = spec.with_input(frames, size)
+    shape = (spec.in_channels, spec.frames, spec.size, spec.size)
+    if name == "forward_entropy":
+        return float(forward_entropy(spec, repeats=1, seed=seed)[0])
+    if name not in PROXY_NAMES:
+        raise ValueError(f"unknown proxy {name!r}; choose one of {', '.join(PROXY_NAMES)}")
+    torch.manual_seed(seed)
+    model = build_model(spec, dropout=0.0)
+    fn: Callable[..., float] = {"zen": zen_score, "naswot": naswot_score, "synflow": synflow_score,
+                                "gradnorm": grad_norm_score}[name]
+    return fn(model, shape, seed=seed)
+
+
+def timed_proxy_score(name: str, spec: ArchSpec, **kwargs) -> tuple[float, float]:
+    """(score, seconds) -- notebook 04 reports the cost of each proxy per architecture."""
+    t = time.perf_counter()
+    value = proxy_score(name, spec, **kwargs)
+    return value, time.perf_counter() - t
+

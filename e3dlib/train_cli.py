@@ -1,0 +1,112 @@
+"""`python -m e3dlib train` and `python -m e3dlib evaluate`: the command-line face of e3dlib.train/evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .archfile import load_arch
+from .train import RECIPES, TrainConfig, TrainError, with_recipe
+
+
+def _datasets(cfg: TrainConfig, data_root: str | None, views: str):
+    from .data.datasets import build_dataset
+    from .data.layouts import DataError, available_splits, parse_source
+    from .data.transforms import ClipConfig, Views
+
+    clip = ClipConfig(frames=cfg.frames, crop=cfg.size)
+    train_set = build_dataset(cfg.data, "train", clip, seed=cfg.seed, root=data_root)
+    src = parse_source(cfg.data, data_root)
+    val_set = None
+    if "val" in available_splits(src):
+        val_set = build_dataset(cfg.data, "val", clip, train=False, views=Views.parse(views), seed=cfg.seed,
+                                root=data_root)
+    if len(train_set) == 0:
+        raise DataError(f"{cfg.data}: the train split has no readable videos")
+    return train_set, val_set
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import train
+
+    cfg = TrainConfig()
+    if args.recipe:
+        cfg = with_recipe(cfg, args.recipe)
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    cfg = replace(cfg, **given)
+    spec = load_arch(cfg.arch)
+    train_set, val_set = _datasets(cfg, args.data_root, cfg.eval_views)
+    result = train(cfg, spec, train_set, val_set, args.out, resume=args.resume, num_classes=train_set.num_classes,
+                   progress=not args.no_progress)
+    result.pop("model", None)
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "history"}))
+    return 0 if not result.get("interrupted") else 130
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import torch
+
+    from .data.datasets import build_dataset
+    from .data.transforms import ClipConfig, Views
+    from .evaluate import evaluate_model
+    from .train import load_checkpoint_model
+
+    ckpt = Path(args.checkpoint)
+    model = load_checkpoint_model(ckpt, args.device)
+    cfg = torch.load(ckpt, map_location="cpu", weights_only=False)["config"]
+    views = Views.parse(args.views)
+    ds = build_dataset(args.data or cfg["data"], args.split, ClipConfig(frames=cfg["frames"], crop=cfg["size"]),
+                       train=False, views=views, root=args.data_root)
+    if ds.num_classes != model.head.classifier.out_features:
+        raise TrainError(f"{ckpt}: trained for {model.head.classifier.out_features} classes, but {args.data} has "
+                         f"{ds.num_classes}")
+    res = evaluate_model(model, ds, args.device, batch_size=args.batch_size, workers=args.workers,
+                         progress=not args.no_progress)
+    out = {"top1": res["top1"], "top5": res["top5"], "clips": res["clips"], "views": views.name,
+           "skipped": ds.num_skipped, "per_class": res["per_class"], "confusion": res["confusion"]}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{ckpt}: top-1 {res['top1']:.4f}  top-5 {res['top5']:.4f}  on {res['clips']} clips, "
+              f"{views.name} views ({len(views)} per clip), {ds.num_skipped} skipped")
+    return 0
+
+
+def add_train_parsers(sub: Any) -> None:
+    t = sub.add_parser("train", help="train an architecture on a dataset (torchrun-aware)")
+    t.add_argument("--arch", help="preset name, JSON spec or TinyNAS file (default e3d-s)")
+    t.add_argument("--data", help="something-like | kinetics-like | ssv1:ROOT | ssv2:ROOT | k400:ROOT | folder:ROOT")
+    t.add_argument("--data-root", help="where generated benchmarks live (default $E3D_DATA_ROOT or data/generated)")
+    t.add_argument("--recipe", choices=list(RECIPES), help="preset hyper-parameters; explicit options override")
+    t.add_argument("--out", required=True, help="run folder: last.pt, best.pt, metrics.csv, run.json")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    t.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
+    t.add_argument("--no-progress", action="store_true")
+    defaults = asdict(TrainConfig())
+    for f in fields(TrainConfig):
+        if f.name in ("arch", "data"):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(defaults[f.name], bool):
+            t.add_argument(flag, type=lambda v: v.lower() in ("1", "true", "yes"), metavar="BOOL",
+                           help=f"(default {defaults[f.name]})")
+        else:
+            t.add_argument(flag, type=type(defaults[f.name]), help=f"(default {defaults[f.name]})")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="multi-view evaluation of a checkpoint")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--data", help="data source (default: the one the checkpoint was trained on)")
+    e.add_argument("--data-root")
+    e.add_argument("--split", default="val")
+    e.add_argument("--views", default="10x1", help="KxC: K clips x C crops (1 = Center, 3 = LeftCenterRight)")
+    e.add_argument("--batch-size", type=int, default=4)
+    e.add_argument("--workers", type=int, default=2)
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--no-progress", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
