@@ -47,6 +47,9 @@ lab: setup
 
 bench: setup
 	$(PY) benchmarks/score_speed.py
+	$(PY) benchmarks/search_speed.py
+	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/data_speed.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .ruff_cache

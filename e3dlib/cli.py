@@ -1,6 +1,10 @@
 """Command line: `python -m e3dlib <command>`.
 
-    score   FLOPs (both conventions), params, layers, HomoEntr and STEntr of presets / architecture files
+    score     FLOPs (both conventions), params, layers, HomoEntr and STEntr of presets / architecture files
+    search    evolutionary search under FLOPs / params / layers budgets (Algorithm 1)
+    data      generate the synthetic benchmarks; inspect a dataset on disk
+    train     train an architecture (1 CPU, 1 GPU or torchrun)
+    evaluate  multi-view evaluation of a checkpoint
 
 Bad input ends with one line on stderr naming the file or option, and exit code 2.
 """
@@ -14,9 +18,13 @@ from collections.abc import Sequence
 
 from .archfile import load_arch
 from .cost import macs, params, tinynas_flops
+from .data.cli import DataError, add_data_parser
 from .presets import PRESETS
+from .recipe import TrainError
 from .scores import VARIANTS, homo_entr, st_entr
+from .search import add_search_parser
 from .spec import SpecError, num_layers
+from .train_cli import add_train_parsers
 
 
 class UsageError(Exception):
@@ -78,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--variant", choices=VARIANTS, default="paper", help="STEntr variant (default: paper)")
     s.add_argument("--json", action="store_true", help="one JSON object per architecture per line")
     s.set_defaults(func=cmd_score, sources=[])
+    add_search_parser(sub)
+    add_data_parser(sub)
+    add_train_parsers(sub)
     return p
 
 
@@ -87,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except UsageError as e:
         print(e, file=sys.stderr)
-    except (SpecError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
+    except (SpecError, DataError, TrainError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
         cmd = (argv or sys.argv[1:] or ["?"])[0]
         print(f"e3dlib {cmd}: error: {e}", file=sys.stderr)
     return 2

@@ -61,3 +61,32 @@ def get_preset(name: str) -> ArchSpec:
     if key not in PRESETS:
         raise KeyError(f"unknown architecture {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[key]
+
+
+def scale_width(spec: ArchSpec, factor: float, divisor: int = 8) -> ArchSpec:
+    """Every channel count (stem, stages, bottlenecks, conv5) times `factor`, rounded X3D-style to `divisor`."""
+    from dataclasses import replace
+
+    from .spec import round_width
+
+    def r(c: int) -> int:
+        return round_width(c * factor, divisor)
+
+    return replace(spec, name=f"{spec.name}x{factor:.3g}",
+                   stem=replace(spec.stem, out_channels=r(spec.stem.out_channels)),
+                   stages=tuple(replace(s, out_channels=r(s.out_channels), bottleneck=r(s.bottleneck))
+                                for s in spec.stages),
+                   head=replace(spec.head, conv_channels=r(spec.head.conv_channels)))
+
+
+def match_flops(spec: ArchSpec, target: float, convention: str = "macs", divisor: int = 8) -> ArchSpec:
+    """`spec` width-scaled so that its FLOPs come closest to `target` (bisection on the factor, then the best of
+    the rounded neighbours): how notebook 06 puts X3D at the FLOPs of a searched net."""
+    from .cost import flops
+
+    lo, hi = 0.05, 8.0
+    for _ in range(50):
+        mid = (lo * hi) ** 0.5
+        lo, hi = (mid, hi) if flops(scale_width(spec, mid, divisor), convention) < target else (lo, mid)
+    candidates = [scale_width(spec, f, divisor) for f in (lo * 0.97, lo, hi, hi * 1.03)]
+    return min(candidates, key=lambda s: abs(flops(s, convention) - target))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .archfile import load_arch
-from .train import RECIPES, TrainConfig, TrainError, with_recipe
+from .recipe import RECIPES, TrainConfig, TrainError, with_recipe
 
 
 def _datasets(cfg: TrainConfig, data_root: str | None, views: str):
@@ -67,7 +67,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     res = evaluate_model(model, ds, args.device, batch_size=args.batch_size, workers=args.workers,
                          progress=not args.no_progress)
     out = {"top1": res["top1"], "top5": res["top5"], "clips": res["clips"], "views": views.name,
-           "skipped": ds.num_skipped, "per_class": res["per_class"], "confusion": res["confusion"]}
+           "skipped": ds.num_skipped, "confusion": res["confusion"],
+           "per_class": [None if v != v else v for v in res["per_class"]]}  # NaN (no clips) -> null in JSON
     if args.json:
         print(json.dumps(out))
     else:

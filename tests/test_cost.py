@@ -67,3 +67,16 @@ def test_tinynas_flops_of_published_nets_sit_under_official_budgets():
 def test_unknown_convention_raises():
     with pytest.raises(ValueError, match="convention"):
         flops(PRESETS["e3d-s"], "gmacs")
+
+
+def test_scale_width_and_match_flops():
+    from e3dlib.presets import match_flops, scale_width
+
+    x3d = PRESETS["x3d-s"]
+    assert [s.out_channels for s in scale_width(x3d, 1.0).stages] == [s.out_channels for s in x3d.stages]
+    half = scale_width(x3d, 0.5)
+    assert [s.out_channels for s in half.stages] == [16, 24, 48, 96]  # round_width never drops >10%: 12 -> 16
+    for target_name in ("e3d-s", "e3d-initial"):
+        target = macs(PRESETS[target_name].with_input(8, 64))
+        matched = match_flops(x3d.with_input(8, 64), target)
+        assert abs(macs(matched) / target - 1) < 0.03

@@ -1,0 +1,39 @@
+import json
+
+import pytest
+
+from e3dlib.cli import main
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    assert main(["data", "generate", "something-like", "--out", str(root / "something-like"), "--videos", "40",
+                 "--seed", "0", "--workers", "1"]) == 0
+    return root
+
+
+def test_train_then_evaluate_from_the_command_line(data_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--arch", "e3d-initial", "--data", "something-like", "--data-root", str(data_root),
+            "--frames", "4", "--size", "32", "--epochs", "2", "--batch-size", "8", "--workers", "0",
+            "--out", str(out), "--no-progress", "--json"]
+    assert main(args) == 0
+    final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert final["epoch"] == 2 and "val_top1" in final
+    assert {p.name for p in out.iterdir()} >= {"last.pt", "best.pt", "metrics.csv", "metrics.json", "run.json"}
+    assert main(["evaluate", "--checkpoint", str(out / "best.pt"), "--data-root", str(data_root), "--views", "2x3",
+                 "--workers", "0", "--json", "--no-progress"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert set(ev) >= {"top1", "top5", "clips", "views"} and ev["views"] == "2-LeftCenterRight" and ev["clips"] == 4
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--data", "ssv2:/does/not/exist", "--out", "{tmp}/r"], "is not a directory"),
+    (["train", "--recipe", "nope", "--out", "{tmp}/r"], "invalid choice"),
+    (["evaluate", "--checkpoint", "{tmp}/missing.pt"], "no such checkpoint"),
+])
+def test_bad_arguments_are_one_line_exit_2(args, message, tmp_path, capsys):
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
