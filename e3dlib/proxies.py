@@ -22,6 +22,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -136,6 +137,19 @@ def proxy_score(name: str, spec: ArchSpec, *, frames: int | None = None, size: i
     fn: Callable[..., float] = {"zen": zen_score, "naswot": naswot_score, "synflow": synflow_score,
                                 "gradnorm": grad_norm_score}[name]
     return fn(model, shape, seed=seed)
+
+
+@dataclass(frozen=True)
+class ProxyScore:
+    """A proxy as a search score: `search(SearchConfig(score=ProxyScore("zen", 4, 32)))`."""
+
+    name: str
+    frames: int | None = None
+    size: int | None = None
+    seed: int = 0
+
+    def __call__(self, spec: ArchSpec) -> float:
+        return proxy_score(self.name, spec, frames=self.frames, size=self.size, seed=self.seed)
 
 
 def timed_proxy_score(name: str, spec: ArchSpec, **kwargs) -> tuple[float, float]:

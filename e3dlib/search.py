@@ -62,9 +62,8 @@ from typing import Any, NamedTuple
 
 from tqdm import tqdm
 
-from .archfile import format_structure
+from .archfile import format_structure, load_arch
 from .cost import CONVENTIONS, macs, params, tinynas_flops
-from .presets import get_preset
 from .scores import VARIANTS, refinement, tinynas_alpha
 from .spec import ArchSpec, SpecError, StageSpec, conv_out, has_se, num_layers, se_channels
 
@@ -72,6 +71,7 @@ Block = tuple[int, ...]  # stem/conv5: (out,); stage: (out, bottleneck, kt, k, d
 Cand = tuple[Block, ...]  # (stem, stage 1, ..., stage n, conv5)
 
 SCORES = ("st_entr", "homo_entr")
+PROXY_NAMES = ("zen", "naswot", "synflow", "gradnorm", "forward_entropy")  # e3dlib.proxies (imported lazily)
 STAGE_MUTATIONS = ("width", "kernel", "bottleneck", "depth")
 CHANNEL_STEP = 8
 CHECKPOINT = "checkpoint.json"
@@ -151,11 +151,12 @@ class SearchConfig:
 
 
 def initial_spec(cfg: SearchConfig) -> ArchSpec:
-    """The starting structure F0 (paper Table 8) at the search's input size."""
+    """The starting structure F0 (paper Table 8 by default; any preset name or architecture file) at the
+    search's input size."""
     try:
-        spec = get_preset(cfg.initial).with_input(cfg.frames, cfg.size)
-    except KeyError as e:
-        raise SearchError(e.args[0]) from None
+        spec = load_arch(cfg.initial, frames=cfg.frames, size=cfg.size)
+    except (SpecError, FileNotFoundError) as e:
+        raise SearchError(str(e)) from None
     if spec.stem.temporal_kernel:
         raise SearchError(f"initial structure {cfg.initial} has an X3D temporal stem, outside the space")
     if cfg.max_depth is not None and (len(cfg.max_depth) != len(spec.stages)
@@ -463,7 +464,9 @@ def config_dict(cfg: SearchConfig) -> dict[str, Any]:
 
 
 def _score_label(score: str | Callable) -> str:
-    return score if isinstance(score, str) else f"{score.__module__}.{score.__qualname__}"
+    if isinstance(score, str):
+        return score
+    return f"{score.__module__}.{getattr(score, '__qualname__', repr(score))}"
 
 
 def search(cfg: SearchConfig, out_dir: str | Path | None = None, *, resume: bool = False,
@@ -655,7 +658,13 @@ def add_search_parser(sub: Any) -> None:
     s.add_argument("--iterations", type=int, default=d["iterations"].default)
     s.add_argument("--population", type=int, default=d["population"].default)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--score", choices=SCORES, default="st_entr")
+    s.add_argument("--score", choices=SCORES + PROXY_NAMES, default="st_entr",
+                   help="st_entr | homo_entr (analytic), or a training-free proxy (zen, naswot, synflow, gradnorm, "
+                        "forward_entropy: seconds per candidate, so use few iterations)")
+    s.add_argument("--proxy-input", type=int, nargs=2, default=(4, 32), metavar=("T", "S"),
+                   help="frames and size at which a proxy score builds each candidate (default 4 32)")
+    s.add_argument("--initial", default=d["initial"].default,
+                   help="starting structure: a preset name, JSON spec or TinyNAS file (default e3d-initial)")
     s.add_argument("--variant", choices=VARIANTS, default="paper", help="STEntr variant (default: paper)")
     s.add_argument("--kernels", type=_kernel, nargs="+", metavar="TxKxK",
                    help="depthwise kernel choices (default: 1x3x3 1x5x5 3x3x3)")
@@ -671,9 +680,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     extra = {"kernels": tuple(args.kernels)} if args.kernels else {}
     if args.max_depth:
         extra["max_depth"] = tuple(args.max_depth)
+    score: str | Callable[[ArchSpec], float] = args.score
+    if score in PROXY_NAMES:
+        from .proxies import ProxyScore
+
+        score = ProxyScore(args.score, *args.proxy_input)
     cfg = SearchConfig(frames=args.frames, size=args.size, budget_flops=args.budget_flops,
                        flops_convention=args.flops_convention, budget_params=args.budget_params,
-                       budget_layers=args.budget_layers, score=args.score, variant=args.variant,
+                       budget_layers=args.budget_layers, score=score, variant=args.variant, initial=args.initial,
                        iterations=args.iterations, population=args.population, seed=args.seed, **extra)
     progress = not args.no_progress and sys.stderr.isatty()
     try:

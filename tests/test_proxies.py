@@ -68,3 +68,16 @@ def test_every_proxy_scores_a_spec_deterministically(name):
 def test_unknown_proxy():
     with pytest.raises(ValueError, match="unknown proxy"):
         proxy_score("snip", PRESETS["e3d-s"])
+
+
+def test_proxies_drive_the_search_and_initial_can_be_a_file(tmp_path):
+    from e3dlib.presets import scale_width
+    from e3dlib.proxies import ProxyScore
+    from e3dlib.search import SearchConfig, search
+
+    init = tmp_path / "small.json"
+    scale_width(PRESETS["e3d-initial"], 0.5).save(init)
+    cfg = SearchConfig(frames=4, size=32, budget_flops=2e7, flops_convention="macs", iterations=6, population=4,
+                       score=ProxyScore("synflow", 2, 16), initial=str(init))
+    res = search(cfg)
+    assert res.best_score == pytest.approx(proxy_score("synflow", res.best, frames=2, size=16))
