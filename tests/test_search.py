@@ -177,7 +177,7 @@ def test_cli_writes_four_files_and_a_json_summary(tmp_path, capsys):
     (["--budget-layers", "10"], "layers 17/10"),
     ([], "give at least one budget"),
     (["--budget-flops", "2e9", "--bogus"], "unrecognized arguments: --bogus"),
-    (["--budget-flops", "2e9", "--score", "zen"], "invalid choice"),
+    (["--budget-flops", "2e9", "--score", "snip"], "invalid choice"),
     (["--budget-flops", "2e9", "--kernels", "3x3"], "kernel must look like 1x3x3"),
     (["--budget-flops", "2e9", "--frames", "16", "--size", "256"], "D(S, K) is infinite"),
     (["--budget-flops", "2e9", "--max-depth", "3", "6"], "max_depth (3, 6) must give one cap per stage"),
