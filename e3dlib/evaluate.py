@@ -13,18 +13,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from .train import Dist, collate_skip_none
-
-
-def parse_views(text: str) -> tuple[int, int]:
-    """'10x3' -> (10 temporal clips, 3 spatial crops); crops must be 1 (center) or 3 (left-center-right)."""
-    try:
-        k, c = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"--views must look like KxC (e.g. 10x1 or 10x3), got {text!r}") from None
-    if k < 1 or c not in (1, 3):
-        raise ValueError(f"--views {text}: need K >= 1 clips and C = 1 (center) or 3 (left-center-right) crops")
-    return k, c
+from .data.datasets import collate
+from .train import Dist
 
 
 def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
@@ -57,7 +47,7 @@ def evaluate_model(model: nn.Module, dataset: Dataset, device: torch.device | st
     was_training = model.training
     model.eval()
     shard = Subset(dataset, list(range(d.rank, len(dataset), d.world)))
-    loader = DataLoader(shard, batch_size=batch_size, num_workers=workers, collate_fn=collate_skip_none)
+    loader = DataLoader(shard, batch_size=batch_size, num_workers=workers, collate_fn=collate)
     all_scores, all_labels, views = [], [], 1
     for batch in tqdm(loader, disable=not (progress and d.main), desc="evaluate", leave=False, mininterval=1.0):
         if batch is None:

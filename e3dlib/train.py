@@ -35,6 +35,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
+from .data.datasets import collate
 from .model import build_model
 from .recipe import RECIPES, TrainConfig, TrainError, with_recipe  # noqa: F401 (re-exported)
 from .spec import ArchSpec
@@ -95,14 +96,6 @@ class Seeded(Dataset):
         np.random.seed(seed)
         torch.manual_seed(seed)
         return self.dataset[index]
-
-
-def collate_skip_none(batch: list[Any]) -> Any:
-    """Default collate without the samples a dataset returned as None (undecodable videos, counted there)."""
-    batch = [b for b in batch if b is not None]
-    if not batch:
-        return None
-    return torch.utils.data.default_collate(batch)
 
 
 # --- distributed ---------------------------------------------------------------------------------------------
@@ -209,7 +202,7 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
     sampler = EpochSampler(len(train_set), cfg.seed, d.rank, d.world)
     per_rank_batch = max(1, cfg.batch_size // d.world)
     loader = DataLoader(Seeded(train_set), batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.workers,
-                        collate_fn=collate_skip_none, drop_last=True, persistent_workers=False,
+                        collate_fn=collate, drop_last=True, persistent_workers=False,
                         generator=torch.Generator().manual_seed(cfg.seed))
     steps_per_epoch = len(sampler.indices()) // per_rank_batch
     if steps_per_epoch == 0:

@@ -8,7 +8,7 @@ import pytest
 import torch
 from train_helpers import TINY, Bright
 
-from e3dlib.evaluate import parse_views, summarize, topk_accuracy
+from e3dlib.evaluate import summarize, topk_accuracy
 from e3dlib.train import EpochSampler, TrainConfig, TrainError, lr_at, train
 
 CFG = TrainConfig(arch="tiny", data="bright", frames=4, size=16, epochs=2, batch_size=8, lr=0.05, workers=0,
@@ -82,12 +82,7 @@ def test_schedule_and_sampler():
     assert shards == set(range(10))
 
 
-def test_views_and_metrics():
-    assert parse_views("10x3") == (10, 3)
-    with pytest.raises(ValueError, match="KxC"):
-        parse_views("ten")
-    with pytest.raises(ValueError, match="left-center-right"):
-        parse_views("4x2")
+def test_metrics():
     import numpy as np
     scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.3, 0.5]])
     labels = np.array([1, 1, 0])

@@ -1,0 +1,94 @@
+"""Trained-model studies (notebooks 03, 04, 06): many short training runs, cached on disk.
+
+Each run lives in `runs_dir/<name>/` with the trainer's files plus `result.json`: one row with the run's spec,
+seed, recipe, cost, scores and test metrics. `train_and_test` returns that row without training again when it
+exists, resumes an interrupted run from its `last.pt`, and otherwise trains from scratch -- so re-running a
+notebook re-uses finished runs and an interrupted study continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .cost import macs, params
+from .recipe import TrainConfig
+from .scores import homo_entr, st_entr
+from .spec import ArchSpec, SpecError
+
+
+def describe(spec: ArchSpec) -> dict[str, Any]:
+    """Cost and analytic scores of a spec at its input size (one row's architecture columns)."""
+    row = {"arch": spec.name, "gmacs": macs(spec) / 1e9, "mparams": params(spec) / 1e6, "homo_entr": homo_entr(spec)}
+    for key, variant in (("st_entr", "paper"), ("st_entr_tinynas", "tinynas")):
+        try:
+            row[key] = st_entr(spec, variant)
+        except SpecError:  # a feature map parallel to a kernel: D is infinite, the table shows NaN
+            row[key] = float("nan")
+    return row
+
+
+def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: str, data_root: str | Path,
+                   views: list[str], *, progress: bool = False, cache_dir: str | Path | None = None,
+                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train `spec` on `data` with `cfg` (unless `run_dir/result.json` exists), then test on the test split
+    with each of `views` (e.g. ["4x1", "4x3"]); returns and stores the result row."""
+    from .data.datasets import build_dataset
+    from .data.transforms import ClipConfig, Views
+    from .evaluate import evaluate_model
+    from .train import load_checkpoint_model, train
+
+    run_dir = Path(run_dir)
+    done = run_dir / "result.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    cfg = replace(cfg, data=data, arch=spec.name)
+    clip = ClipConfig(frames=cfg.frames, crop=cfg.size)
+    train_set = build_dataset(data, "train", clip, seed=cfg.seed, root=data_root, cache_dir=cache_dir)
+    val_set = build_dataset(data, "val", clip, train=False, seed=cfg.seed, root=data_root, cache_dir=cache_dir)
+    metrics = train(cfg, spec, train_set, val_set, run_dir, resume=(run_dir / "last.pt").is_file(),
+                    num_classes=train_set.num_classes, progress=progress)
+    if metrics.get("interrupted"):
+        raise KeyboardInterrupt(f"training interrupted ({metrics['interrupted']}); run again to resume")
+    model = load_checkpoint_model(run_dir / "last.pt")
+    row = {**describe(model.spec), "data": data, "seed": cfg.seed, "epochs": cfg.epochs,
+           "train_top1": metrics["train_top1"], "train_loss": metrics["train_loss"], "val_top1": metrics["val_top1"],
+           "seconds": sum(h["seconds"] for h in json.loads((run_dir / "metrics.json").read_text())),
+           "recipe": asdict(cfg), "spec": model.spec.to_dict(), **(extra or {})}
+    for v in views:
+        test_set = build_dataset(data, "test", clip, train=False, views=Views.parse(v), root=data_root,
+                                 cache_dir=cache_dir)
+        ev = evaluate_model(model, test_set, batch_size=max(1, cfg.batch_size // 4), workers=cfg.workers,
+                            progress=progress)
+        name = Views.parse(v).name
+        row[f"top1[{name}]"], row[f"top5[{name}]"] = ev["top1"], ev["top5"]
+        row["test_clips"] = ev["clips"]
+    tmp = done.with_suffix(".tmp")
+    tmp.write_text(json.dumps(row, indent=2) + "\n")
+    os.replace(tmp, done)
+    return row
+
+
+def mean_std(rows: list[dict[str, Any]] | pd.DataFrame, by: list[str], metrics: list[str]) -> pd.DataFrame:
+    """Mean, standard deviation (ddof=1) and count of `metrics` per group."""
+    df = pd.DataFrame(rows)
+    g = df.groupby(by, sort=False)[metrics]
+    out = g.mean().add_suffix("_mean").join(g.std(ddof=1).add_suffix("_std")).join(g.size().rename("runs"))
+    return out.reset_index()
+
+
+def welch_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Welch's t statistic and two-sided p-value for mean(a) != mean(b) (NaN when a group has < 2 runs)."""
+    from scipy import stats
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or len(b) < 2:
+        return float("nan"), float("nan")
+    r = stats.ttest_ind(a, b, equal_var=False)
+    return float(r.statistic), float(r.pvalue)

@@ -1,0 +1,36 @@
+import json
+
+import numpy as np
+import pytest
+
+from e3dlib import PRESETS
+from e3dlib.cli import main
+from e3dlib.recipe import TrainConfig
+from e3dlib.study import describe, mean_std, train_and_test, welch_t
+
+
+def test_describe_and_summaries():
+    row = describe(PRESETS["e3d-s"].with_input(8, 56))
+    assert set(row) >= {"arch", "gmacs", "mparams", "homo_entr", "st_entr", "st_entr_tinynas"}
+    assert np.isnan(describe(PRESETS["e3d-s"].with_input(8, 64))["st_entr"])  # 8x8x8 maps: D infinite
+    rows = [{"net": "a", "acc": 0.5}, {"net": "a", "acc": 0.7}, {"net": "b", "acc": 0.2}]
+    s = mean_std(rows, ["net"], ["acc"]).set_index("net")
+    assert s.loc["a", "acc_mean"] == pytest.approx(0.6) and s.loc["a", "runs"] == 2
+    assert s.loc["a", "acc_std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+    t, p = welch_t(np.array([1.0, 1.1, 0.9]), np.array([0.0, 0.1, -0.1]))
+    assert t > 10 and p < 0.01
+    assert np.isnan(welch_t(np.array([1.0]), np.array([0.0, 1.0]))[1])
+
+
+def test_train_and_test_caches_its_result(tmp_path):
+    root = tmp_path / "data"
+    assert main(["data", "generate", "kinetics-like", "--out", str(root / "kinetics-like"), "--videos", "30",
+                 "--workers", "1"]) == 0
+    cfg = TrainConfig(frames=4, size=32, epochs=1, batch_size=8, workers=0)
+    spec = PRESETS["e3d-initial"].with_input(4, 32)
+    row = train_and_test(tmp_path / "run", cfg, spec, "kinetics-like", root, ["1x1", "1x3"])
+    assert {"top1[1-Center]", "top1[1-LeftCenterRight]", "top5[1-Center]", "spec", "recipe"} <= set(row)
+    assert row["test_clips"] == 3 and row["recipe"]["data"] == "kinetics-like"
+    stamp = (tmp_path / "run" / "result.json").stat().st_mtime_ns
+    again = train_and_test(tmp_path / "run", cfg, spec, "kinetics-like", root, ["1x1", "1x3"])
+    assert again == json.loads(json.dumps(row)) and (tmp_path / "run" / "result.json").stat().st_mtime_ns == stamp
