@@ -66,6 +66,9 @@ def evaluate_model(model: nn.Module, dataset: Dataset, device: torch.device | st
     num_classes = model.head.classifier.out_features
     scores = np.concatenate(all_scores) if all_scores else np.zeros((0, num_classes))
     labels = np.concatenate(all_labels) if all_labels else np.zeros(0, dtype=np.int64)
+    if (labels < 0).any():
+        raise ValueError("this split has no labels (label -1, e.g. the Something-Something test set); "
+                         "evaluate on the validation split")
     if d.world > 1:
         gathered: list[Any] = [None] * d.world
         dist.all_gather_object(gathered, (scores, labels))

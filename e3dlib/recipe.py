@@ -54,7 +54,7 @@ RECIPES: dict[str, dict[str, Any]] = {
                        label_smoothing=0.0, dropout=0.5, bf16=True),
     "paper-k400": dict(frames=16, size=224, epochs=150, batch_size=64, lr=0.1, weight_decay=5e-5, warmup_epochs=35,
                        label_smoothing=0.0, dropout=0.5, bf16=True),
-    "proxy": dict(frames=8, size=64, epochs=6, batch_size=16, lr=0.05, weight_decay=5e-5, warmup_epochs=1,
+    "proxy": dict(frames=8, size=56, epochs=8, batch_size=16, lr=0.1, weight_decay=5e-5, warmup_epochs=1,
                   label_smoothing=0.1, dropout=0.3, bf16=False),
 }
 

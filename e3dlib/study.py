@@ -37,8 +37,9 @@ def describe(spec: ArchSpec) -> dict[str, Any]:
 def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: str, data_root: str | Path,
                    views: list[str], *, progress: bool = False, cache_dir: str | Path | None = None,
                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train `spec` on `data` with `cfg` (unless `run_dir/result.json` exists), then test on the test split
-    with each of `views` (e.g. ["4x1", "4x3"]); returns and stores the result row."""
+    """Train `spec` on `data` with `cfg` (unless `run_dir/result.json` exists), then test it on the validation
+    split (the paper's protocol; the synthetic test splits, like Sth-Sth's, carry no labels) with each of `views`
+    (e.g. ["4x1", "4x3"]); returns and stores the result row."""
     from .data.datasets import build_dataset
     from .data.transforms import ClipConfig, Views
     from .evaluate import evaluate_model
@@ -53,7 +54,7 @@ def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: 
     train_set = build_dataset(data, "train", clip, seed=cfg.seed, root=data_root, cache_dir=cache_dir)
     val_set = build_dataset(data, "val", clip, train=False, seed=cfg.seed, root=data_root, cache_dir=cache_dir)
     metrics = train(cfg, spec, train_set, val_set, run_dir, resume=(run_dir / "last.pt").is_file(),
-                    num_classes=train_set.num_classes, progress=progress)
+                    num_classes=train_set.num_classes, progress=progress)  # a finished run returns at once
     if metrics.get("interrupted"):
         raise KeyboardInterrupt(f"training interrupted ({metrics['interrupted']}); run again to resume")
     model = load_checkpoint_model(run_dir / "last.pt")
@@ -62,7 +63,7 @@ def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: 
            "seconds": sum(h["seconds"] for h in json.loads((run_dir / "metrics.json").read_text())),
            "recipe": asdict(cfg), "spec": model.spec.to_dict(), **(extra or {})}
     for v in views:
-        test_set = build_dataset(data, "test", clip, train=False, views=Views.parse(v), root=data_root,
+        test_set = build_dataset(data, "val", clip, train=False, views=Views.parse(v), root=data_root,
                                  cache_dir=cache_dir)
         ev = evaluate_model(model, test_set, batch_size=max(1, cfg.batch_size // 4), workers=cfg.workers,
                             progress=progress)

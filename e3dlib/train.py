@@ -312,6 +312,8 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
     finally:
         for s, h in old_handlers.items():
             signal.signal(s, h)
+    if not metrics and state["history"]:  # resumed a run that had already finished
+        metrics = state["history"][-1]
     return {**metrics, "model": _unwrap(model)}
 
 

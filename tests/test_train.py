@@ -107,3 +107,15 @@ def test_torchrun_two_cpu_processes_keep_replicas_identical(tmp_path):
     assert any(not torch.equal(a[k], b[k]) for k in a if "running_mean" in k)  # the ranks saw different clips
     hist = json.loads((tmp_path / "metrics.json").read_text()) if (tmp_path / "metrics.json").exists() else []
     assert not hist  # stopped by max_steps inside epoch 1
+
+
+def test_evaluation_refuses_unlabelled_splits():
+    from e3dlib.evaluate import evaluate_model
+    from e3dlib.model import build_model
+
+    class Unlabelled(Bright):
+        def __getitem__(self, i):
+            return super().__getitem__(i)[0], -1
+
+    with pytest.raises(ValueError, match="no labels"):
+        evaluate_model(build_model(TINY, num_classes=3), Unlabelled(4), batch_size=2)
