@@ -40,9 +40,11 @@ def plain_stack(channels: int | Sequence[int], kernels: Sequence[tuple[int, int,
     return out
 
 
-def analytic_log_variance(layers: Sequence[ConvLayer]) -> float:
-    """sum_l log(Kt Kh Kw C_{l-1}): log Var of the output for unit-variance weights and input (Eq. 5)."""
-    return float(sum(math.log(L.kt * L.kh * L.kw * (L.cin // L.groups)) for L in layers))
+def analytic_log_variance(layers: Sequence[ConvLayer], per_layer: bool = False) -> float | np.ndarray:
+    """sum_l log(Kt Kh Kw C_{l-1}): log Var of the output for unit-variance weights and input (Eq. 5);
+    with `per_layer=True` the cumulative value after every layer."""
+    terms = [math.log(L.kt * L.kh * L.kw * (L.cin // L.groups)) for L in layers]
+    return np.cumsum(terms) if per_layer else float(sum(terms))
 
 
 @torch.no_grad()

@@ -12,7 +12,10 @@ block and ReLU" without giving the ratio, so we use X3D's SE placement (1/16, ev
 
 from __future__ import annotations
 
-from .spec import ArchSpec, HeadSpec, StageSpec, StemSpec
+from dataclasses import replace
+
+from .cost import flops
+from .spec import ArchSpec, HeadSpec, StageSpec, StemSpec, round_width
 
 
 def _x3d(name: str, frames: int, size: int, depths: tuple[int, ...]) -> ArchSpec:
@@ -65,10 +68,6 @@ def get_preset(name: str) -> ArchSpec:
 
 def scale_width(spec: ArchSpec, factor: float, divisor: int = 8) -> ArchSpec:
     """Every channel count (stem, stages, bottlenecks, conv5) times `factor`, rounded X3D-style to `divisor`."""
-    from dataclasses import replace
-
-    from .spec import round_width
-
     def r(c: int) -> int:
         return round_width(c * factor, divisor)
 
@@ -82,8 +81,6 @@ def scale_width(spec: ArchSpec, factor: float, divisor: int = 8) -> ArchSpec:
 def match_flops(spec: ArchSpec, target: float, convention: str = "macs", divisor: int = 8) -> ArchSpec:
     """`spec` width-scaled so that its FLOPs come closest to `target` (bisection on the factor, then the best of
     the rounded neighbours): how notebook 06 puts X3D at the FLOPs of a searched net."""
-    from .cost import flops
-
     lo, hi = 0.05, 8.0
     for _ in range(50):
         mid = (lo * hi) ** 0.5

@@ -43,7 +43,7 @@ def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: 
     from .data.datasets import build_dataset
     from .data.transforms import ClipConfig, Views
     from .evaluate import evaluate_model
-    from .train import load_checkpoint_model, train
+    from .train import load_checkpoint, train
 
     run_dir = Path(run_dir)
     done = run_dir / "result.json"
@@ -57,7 +57,7 @@ def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: 
                     num_classes=train_set.num_classes, progress=progress)  # a finished run returns at once
     if metrics.get("interrupted"):
         raise KeyboardInterrupt(f"training interrupted ({metrics['interrupted']}); run again to resume")
-    model = load_checkpoint_model(run_dir / "last.pt")
+    model, _ = load_checkpoint(run_dir / "last.pt")
     row = {**describe(model.spec), "data": data, "seed": cfg.seed, "epochs": cfg.epochs,
            "train_top1": metrics["train_top1"], "train_loss": metrics["train_loss"], "val_top1": metrics["val_top1"],
            "seconds": sum(h["seconds"] for h in json.loads((run_dir / "metrics.json").read_text())),

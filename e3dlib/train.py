@@ -279,10 +279,9 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
                     break
             bar.close()
             if state["batch_in_epoch"] < steps_per_epoch:  # interrupted mid-epoch
-                if d.main:
-                    _save(last, model, opt, state, cfg)
                 why = stop.requested or ("--max-steps" if cfg.max_steps else "stop_after_steps")
                 if d.main:
+                    _save(last, model, opt, state, cfg)
                     print(f"stopped by {why} at epoch {epoch + 1}, step {state['step']}; checkpoint {last}; "
                           f"continue with --resume", file=sys.stderr)
                 return {"interrupted": why, **state, "model": _unwrap(model)}
@@ -342,8 +341,9 @@ def _write_metrics(out: Path, history: list[dict[str, Any]]) -> None:
     (out / "metrics.json").write_text(json.dumps(history, indent=2) + "\n")
 
 
-def load_checkpoint_model(path: str | Path, device: str = "cpu") -> nn.Module:
-    """The trained network stored in a checkpoint (architecture from the checkpoint itself)."""
+def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """The trained network stored in a checkpoint (architecture from the checkpoint itself) and the
+    training configuration it was trained with, from one read of the file."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such checkpoint")
@@ -351,4 +351,4 @@ def load_checkpoint_model(path: str | Path, device: str = "cpu") -> nn.Module:
     spec = ArchSpec.from_dict(ck["arch"])
     model = build_model(spec, dropout=ck["config"].get("dropout", 0.5))
     model.load_state_dict(ck["model"])
-    return model.to(device).eval()
+    return model.to(device).eval(), ck["config"]

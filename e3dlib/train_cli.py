@@ -48,16 +48,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import torch
-
     from .data.datasets import build_dataset
     from .data.transforms import ClipConfig, Views
     from .evaluate import evaluate_model
-    from .train import load_checkpoint_model
+    from .train import load_checkpoint
 
     ckpt = Path(args.checkpoint)
-    model = load_checkpoint_model(ckpt, args.device)
-    cfg = torch.load(ckpt, map_location="cpu", weights_only=False)["config"]
+    model, cfg = load_checkpoint(ckpt, args.device)
     views = Views.parse(args.views)
     ds = build_dataset(args.data or cfg["data"], args.split, ClipConfig(frames=cfg["frames"], crop=cfg["size"]),
                        train=False, views=views, root=args.data_root)

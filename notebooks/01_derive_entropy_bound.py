@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from e3dlib import PRESETS, SpecError, homo_entr, st_entr, st_entr_terms
-from e3dlib.forward import forward_log_variance, padded_log_variance, plain_stack
+from e3dlib.forward import analytic_log_variance, forward_log_variance, padded_log_variance, plain_stack
 from e3dlib.notebooks import pick, save_figure, save_table
 from e3dlib.scores import departure_ladder, refinement
 from e3dlib.theory import entropies_at_equal_variance, gaussian_entropy, product_moments, sum_variance
@@ -119,7 +119,7 @@ stack = plain_stack([16, 32, 32, 64, 64, 128], [(1, 1, 1), (3, 3, 3), (1, 1, 1),
 shape = pick(scale, smoke=(8, 16, 16), proxy=(16, 32, 32))
 repeats = pick(scale, smoke=5, proxy=50)
 mc = forward_log_variance(stack, shape, repeats=repeats, seed=seed, per_layer=True)
-iid = np.cumsum([np.log(L.kt * L.kh * L.kw * L.cin) for L in stack])
+iid = analytic_log_variance(stack, per_layer=True)
 padded = padded_log_variance(stack, shape, per_layer=True)
 
 fig, ax = plt.subplots(figsize=(7, 3.5))

@@ -153,7 +153,7 @@ for i, name in enumerate(nets):
     layers = plain_layers(spec)
     mc = forward_log_variance(layers, (T, S, S), repeats=reps, seed=seed + i, device=device, per_layer=True)
     pad = padded_log_variance(layers, (T, S, S), per_layer=True)
-    iid = np.cumsum([np.log(L.kt * L.kh * L.kw * (L.cin // L.groups)) for L in layers])
+    iid = analytic_log_variance(layers, per_layer=True)
     curves[name] = (iid, pad, mc.mean(0))
     deep_rows.append({"net": name, "input": f"{T}x{S}x{S}", "layers": len(layers), "analytic": homo_entr(spec),
                       "padding_aware": pad[-1], "forward_mean": mc[:, -1].mean(), "forward_std": mc[:, -1].std(),

@@ -31,3 +31,10 @@ def test_forward_is_seeded_and_per_layer_is_cumulative():
     per = forward_log_variance(layers, (4, 32, 32), repeats=1, seed=3, per_layer=True)
     assert per.shape == (1, len(layers)) and per[0, -1] == pytest.approx(a[0])
     assert analytic_log_variance(layers) == pytest.approx(homo_entr(spec))
+
+
+def test_analytic_per_layer_is_cumulative():
+    layers = plain_stack([8, 16], [(1, 1, 1), (3, 3, 3)], in_channels=4)
+    per = analytic_log_variance(layers, per_layer=True)
+    np.testing.assert_allclose(per, [np.log(4), np.log(4) + np.log(27 * 8)])
+    assert per[-1] == pytest.approx(analytic_log_variance(layers))
