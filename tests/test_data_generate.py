@@ -107,3 +107,25 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["data", "generate", "something-like", "--out", str(tmp_path), "--videos", "2",
                  "--set", "colour=red"]) == 2
     assert "no setting 'colour'" in capsys.readouterr().err
+
+
+def test_something_like_class_subset_and_large_objects(tmp_path):
+    cfg = make_config("something-like", {**TINY, "classes": "4", "object_size": "0.9,1.0", "speed": "2"})
+    for y in range(4):  # spans capped by the frame: no float round-off error at the boundary
+        for i in range(6):
+            assert render_something(cfg, 0, i, y)[1] == y
+    with pytest.raises(ValueError, match="0..3"):
+        render_something(cfg, 0, 0, 4)
+    with pytest.raises(DataError, match="classes must be in 2..20"):
+        make_config("something-like", {"classes": "21"})
+    generate("something-like", tmp_path, 10, seed=0, workers=1, cfg=cfg, progress=False)
+    train = load_annotations(f"ssv2:{tmp_path}", "train")
+    assert train.classes == SOMETHING_CLASSES[:4] and {r.label for r in train.records} == {0, 1, 2, 3}
+
+
+def test_data_written_before_a_setting_existed_is_kept(something):
+    manifest = something / "e3d-synthetic.json"
+    old = json.loads(manifest.read_text())
+    del old["config"]["classes"]  # as written before `classes` was a setting
+    manifest.write_text(json.dumps(old))
+    assert generate("something-like", something, 10, seed=3, cfg=S_CFG, progress=False)["kept"] == 10

@@ -85,7 +85,7 @@ def plan(kind: str, n: int, seed: int, cfg: SomethingConfig | KineticsConfig, fl
 
 
 def class_names(kind: str, cfg: SomethingConfig | KineticsConfig) -> tuple[str, ...]:
-    return SOMETHING_CLASSES if kind == "something-like" else kinetics_classes(cfg.classes)
+    return SOMETHING_CLASSES[:cfg.classes] if kind == "something-like" else kinetics_classes(cfg.classes)
 
 
 def render(kind: str, cfg: SomethingConfig | KineticsConfig, seed: int, item: Item) -> np.ndarray:
@@ -187,6 +187,9 @@ def _check_manifest(out: Path, manifest: dict) -> None:
     except json.JSONDecodeError as e:
         raise DataError(f"{path}:{e.lineno}: malformed JSON ({e.msg})") from None
     old = {k: old.get(k) for k in manifest}
+    if isinstance(old["config"], dict):  # settings added since that data was written hold their default values
+        defaults = json.loads(json.dumps(asdict(CONFIGS[manifest["kind"]]())))
+        old["config"] = {**{k: v for k, v in defaults.items() if k not in old["config"]}, **old["config"]}
     if json.loads(json.dumps(manifest)) != old:
         diff = [k for k in manifest if json.loads(json.dumps(manifest[k])) != old[k]]
         raise DataError(f"{out} holds data generated with other settings ({', '.join(diff)} differ, see {path}); "

@@ -61,7 +61,8 @@ _PROTO_SEED = 400  # kinetics-like class prototypes do not depend on the dataset
 class SomethingConfig:
     """something-like clips. Difficulty: `noise` (pixel noise std, fraction of 255), `clutter` (background shapes),
     `distractors` (objects drifting at random), `jitter` (camera shake, px per frame), `object_size` (object
-    diameter range, fraction of the short side), `speed` (scales every motion amplitude)."""
+    diameter range, fraction of the short side), `speed` (scales every motion amplitude); `classes` keeps the
+    first N of SOMETHING_CLASSES (10 = the pure-motion ones: directions, depth, rotation, (dis)appearing)."""
 
     frames: int = 16
     height: int = 96
@@ -73,13 +74,16 @@ class SomethingConfig:
     jitter: float = 1.0
     object_size: tuple[float, float] = (0.18, 0.3)
     speed: float = 1.0
+    classes: int = len(SOMETHING_CLASSES)
 
     def __post_init__(self) -> None:
         _validate(self)
+        if not 2 <= self.classes <= len(SOMETHING_CLASSES):
+            raise DataError(f"something-like classes must be in 2..{len(SOMETHING_CLASSES)}, got {self.classes}")
 
     @property
     def num_classes(self) -> int:
-        return len(SOMETHING_CLASSES)
+        return self.classes
 
 
 @dataclass(frozen=True)
@@ -270,8 +274,8 @@ def _finish(rng: np.random.Generator, canvas: np.ndarray, noise: float) -> np.nd
 # --- something-like --------------------------------------------------------------------------------------------------
 def render_something(cfg: SomethingConfig, seed: int, index: int, label: int) -> tuple[np.ndarray, int]:
     """Clip `index` of class `label`: (frames uint8 (T, H, W, 3), label)."""
-    if not 0 <= label < len(SOMETHING_CLASSES):
-        raise ValueError(f"something-like label must be in 0..{len(SOMETHING_CLASSES) - 1}, got {label}")
+    if not 0 <= label < cfg.classes:
+        raise ValueError(f"something-like label must be in 0..{cfg.classes - 1}, got {label}")
     rng = np.random.default_rng([seed, index])
     y = label
     T, H, W = cfg.frames, cfg.height, cfg.width
@@ -310,10 +314,10 @@ def render_something(cfg: SomethingConfig, seed: int, index: int, label: int) ->
     span_x = min(sp * rng.uniform(0.45, 0.7) * W, W - 2 * r)
     span_y = min(sp * rng.uniform(0.4, 0.6) * H, H - 2 * r)
     if y in (0, 1):
-        x0 = rng.uniform(r, W - r - span_x)
+        x0 = rng.uniform(r, max(r, W - r - span_x))  # max: float round-off when the span is capped
         cx = x0 + span_x * (tt if y == 0 else 1 - tt)
     elif y in (2, 3):
-        y0 = rng.uniform(r, H - r - span_y)
+        y0 = rng.uniform(r, max(r, H - r - span_y))
         cy = y0 + span_y * (1 - tt if y == 2 else tt)
     elif y in (4, 5):
         k = 1 + sp * rng.uniform(0.7, 1.2)

@@ -1,0 +1,72 @@
+"""Rank correlation of training-free scores with trained accuracy, with bootstrap confidence intervals
+(notebook 04; the paper's Fig. 2/3 show such scatters without a statistic).
+
+Kendall tau (the fraction of concordant minus discordant pairs: "does the score order two models as training
+does?"), Spearman rho (Pearson on ranks) and Pearson r (linear), each with a percentile bootstrap interval over
+models resampled with replacement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+METHODS = ("kendall", "spearman", "pearson")
+
+
+def _corr(method: str, x: np.ndarray, y: np.ndarray) -> float:
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")  # undefined for a constant sample (a degenerate bootstrap draw)
+    if method == "kendall":
+        return float(stats.kendalltau(x, y).statistic)
+    if method == "spearman":
+        return float(stats.spearmanr(x, y).statistic)
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def correlations(x: Sequence[float], y: Sequence[float], *, n_boot: int = 1000, seed: int = 0,
+                 level: float = 0.95) -> dict[str, float]:
+    """Kendall tau, Spearman rho and Pearson r of (x, y) with `level` percentile-bootstrap intervals
+    ("kendall", "kendall_lo", "kendall_hi", ...) and "n", the number of pairs where both are finite."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of equal length, got {x.shape} and {y.shape}")
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    n = len(x)
+    out: dict[str, float] = {"n": n}
+    if n < 3:
+        raise ValueError(f"need at least 3 finite pairs for a correlation, got {n}")
+    draws = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    a = (1 - level) / 2
+    for m in METHODS:
+        out[m] = _corr(m, x, y)
+        boot = np.array([_corr(m, x[i], y[i]) for i in draws])
+        boot = boot[np.isfinite(boot)]
+        out[f"{m}_lo"], out[f"{m}_hi"] = (np.quantile(boot, [a, 1 - a]) if len(boot) else (np.nan, np.nan))
+    return out
+
+
+def correlation_table(df: pd.DataFrame, target: str, scores: Sequence[str], *, n_boot: int = 1000,
+                      seed: int = 0) -> pd.DataFrame:
+    """One row per score column: its correlations with `target`, sorted by Kendall tau (best first)."""
+    rows = [{"score": s, **correlations(df[s], df[target], n_boot=n_boot, seed=seed)} for s in scores]
+    return pd.DataFrame(rows).sort_values("kendall", ascending=False, ignore_index=True)
+
+
+def band_correlations(df: pd.DataFrame, target: str, scores: Sequence[str], by: str, bands: int, *,
+                      n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """The same correlations within `bands` equal-count bands of column `by` (e.g. FLOPs): does a score still
+    rank models of about equal cost? One row per (band, score) with the band's range of `by`."""
+    order = np.argsort(df[by].to_numpy(), kind="stable")
+    rows = []
+    for b, idx in enumerate(np.array_split(order, bands)):
+        sub = df.iloc[idx]
+        lo, hi = float(sub[by].min()), float(sub[by].max())
+        for s in scores:
+            rows.append({"band": b, f"{by}_lo": lo, f"{by}_hi": hi, "score": s,
+                         **correlations(sub[s], sub[target], n_boot=n_boot, seed=seed)})
+    return pd.DataFrame(rows)

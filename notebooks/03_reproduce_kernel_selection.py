@@ -1,0 +1,243 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Kernel selection: S-N and T-N (paper Table 1, Fig. 1, Fig. 2)
+#
+# The observation that motivates STEntr: take X3D-S, cut its 11-block stage 4 into 5 + 6 blocks so that it has
+# five stages, and give the depthwise convs of **one** stage a different kernel.
+#
+# * **S-N** — stage N uses $1\times5\times5$, every other stage $3\times3\times3$;
+# * **T-N** — stage N uses $3\times3\times3$, every other stage $1\times5\times5$.
+#
+# All eleven networks (with X3D-S itself) cost about the same and have almost the same HomoEntr (Eq. 6), because
+# $\log(1\cdot5\cdot5) \approx \log(3\cdot3\cdot3)$. Yet on Something-Something V1 the paper finds the S-series
+# better than the T-series, S-2/S-3 better than X3D-S — which HomoEntr cannot explain. STEntr (Eq. 8) weights
+# every layer by $D(S,K) = -\log(1-\cos(S,K))$, large when the kernel's shape is parallel to the feature map's.
+#
+# This notebook (1) computes Table 1's analytic columns with `e3dlib.families.kernel_selection_family` and
+# `e3dlib.study.describe`, (2) draws Fig. 1 (feature-map vs kernel shapes per stage), (3) trains every variant on
+# our motion-dominated benchmark at proxy scale over several seeds, and (4) draws Fig. 2 and says, from the numbers,
+# whether the S-series beats the T-series.
+
+# %% tags=["parameters"]
+scale = "smoke"
+seed = 0
+device = "cpu"
+data_root = "data/generated"
+figures_dir = "figures"
+runs_dir = "runs/03"
+
+# %%
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from e3dlib.correlation import correlations
+from e3dlib.families import kernel_selection_family
+from e3dlib.notebooks import pick, save_figure, save_table
+from e3dlib.presets import scale_width
+from e3dlib.recipe import TrainConfig, with_recipe
+from e3dlib.scores import refinement
+from e3dlib.spec import stage_inputs
+from e3dlib.study import MOTION, describe, make_benchmark, mean_std, train_and_test, welch_t
+
+plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+P = pick(scale,
+         smoke=dict(videos=40, frames=5, size=48, width=0.25, epochs=1, seeds=[seed], batch=8, views=["2x1"],
+                    variants=["X3D-S", "S-1", "S-2", "T-1", "T-5"]),
+         proxy=dict(videos=MOTION["videos"], frames=8, size=56, width=0.35, epochs=MOTION["epochs"],
+                    seeds=[seed, seed + 1, seed + 2], batch=16, views=["4x1"], variants=None))
+family = kernel_selection_family()
+names = P["variants"] or list(family)
+series = {n: ("X3D" if n == "X3D-S" else n[0]) for n in family}
+colors = {"X3D": "k", "S": "C3", "T": "C0"}
+
+# %% [markdown]
+# ## 1. Table 1, analytic columns, at the paper's input (13 × 160²)
+#
+# GMACs (multiply-adds, the paper's "FLOPs"), parameters, HomoEntr and STEntr (Eq. 8, and the official code's
+# variant) of each network at X3D-S's input. The paper reports accuracy next to these; ours follows in §3.
+
+# %%
+table1 = pd.DataFrame([{"variant": n, "series": series[n],
+                        "kernels": " ".join(f"{s.kt}x{s.k}x{s.k}" for s in spec.stages), **describe(spec)}
+                       for n, spec in family.items()]).drop(columns="arch")
+save_table(table1, "03_table1_analytic", figures_dir)
+table1.round(3)
+
+# %% [markdown]
+# HomoEntr barely moves across the family (its spread is the $\log(27/25)$ per depthwise layer), while STEntr
+# separates the variants: it rises whenever a stage's kernel is more nearly parallel to that stage's feature map.
+#
+# ## 2. Fig. 1: feature-map shape vs kernel shape per stage
+#
+# $S_l=[T,H,W]$ entering each stage and the refinement $D(S,K)$ of the two kernels there. Early stages have large
+# spatial maps and a short time axis (13 × 40 × 40 at 160²): $1\times5\times5$ is the more parallel kernel. Late
+# stages are small in space but keep all frames (13 × 5 × 5): $3\times3\times3$ wins. S-2 follows this preference
+# in more stages than T-5 or X3D-S.
+
+# %%
+def stage_shapes(spec):
+    return [(spec.frames, h, w) for _, h, w in stage_inputs(spec)]
+
+
+def geometry(spec):
+    return pd.DataFrame([{"stage": i + 1, "T": S[0], "H": S[1], "W": S[2], "kernel": f"{st.kt}x{st.k}x{st.k}",
+                          "cos": 1 - math.exp(-refinement(S, (st.kt, st.k, st.k))),
+                          "D": refinement(S, (st.kt, st.k, st.k)),
+                          "D(1x5x5)": refinement(S, (1, 5, 5)), "D(3x3x3)": refinement(S, (3, 3, 3))}
+                         for i, (S, st) in enumerate(zip(stage_shapes(spec), spec.stages, strict=True))])
+
+
+proxy_input = (P["frames"], P["size"])
+fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+for col, (T, size) in enumerate([(13, 160), proxy_input]):
+    ax = axes[col]
+    for n, marker in (("S-2", "o"), ("T-5", "s"), ("X3D-S", "^")):
+        g = geometry(family[n].with_input(T, size))
+        ax.plot(g["stage"], g["D"], marker=marker, label=f"{n}: " + " ".join(k[:1] + k[-1] for k in g["kernel"]))
+    g = geometry(family["X3D-S"].with_input(T, size))
+    ax.plot(g["stage"], g["D(1x5x5)"], ":", color="gray", lw=1, label="D of 1x5x5")
+    ax.plot(g["stage"], g["D(3x3x3)"], "--", color="gray", lw=1, label="D of 3x3x3")
+    ax.set_xticks(g["stage"], [f"{i}\n{t}x{h}x{w}" for i, t, h, w in zip(g["stage"], g["T"], g["H"], g["W"],
+                                                                         strict=True)])
+    ax.set_title(f"D(S, K) per stage at {T}x{size}²")
+    ax.set_xlabel("stage / input feature map T×H×W")
+    ax.set_ylabel("D(S, K) = -log(1 - cos)")
+    ax.legend(fontsize=7)
+g = geometry(family["X3D-S"])
+ax = axes[2]
+for j, (name, vals) in enumerate((("T", g["T"]), ("H = W", g["H"]))):
+    ax.bar(g["stage"] + (j - 0.5) * 0.35, vals, width=0.35, label=f"feature map {name}")
+ax.axhline(5, color="C3", ls=":", label="1x5x5 spatial extent")
+ax.axhline(3, color="C0", ls="--", label="3x3x3 extent")
+ax.set_yscale("log")
+ax.set_title("input feature-map size per stage (13x160²)")
+ax.set_xlabel("stage")
+ax.legend(fontsize=7)
+save_figure(fig, "03_fig1_featuremap_vs_kernel", figures_dir)
+geometry(family["S-2"]).round(3)
+
+# %% [markdown]
+# **Reading.** At 160² the curves cross between stages 2 and 3: $1\times5\times5$ has the larger $D$ in stages 1–2,
+# $3\times3\times3$ from stage 3 on — so STEntr should prefer S-1/S-2 among the S-series and rank T-5 last of the
+# T-series at best. At our proxy input (8 frames, 56²) the maps are smaller in space relative to time, the crossing
+# moves earlier, and the ranking STEntr gives at the training input (§3) may differ from the one at 160².
+#
+# ## 3. Training every variant on the motion benchmark
+#
+# The motion-dominated benchmark is `e3dlib.study.MOTION`: the ten pure-motion classes of *something-like*
+# (left/right, up/down, closer/away, clockwise/counter-clockwise, appearing/disappearing — every pair differs only
+# in the order of frames), with a plain scene, so that a few minutes of CPU training learn it. Every variant is
+# X3D-S-shaped but width-scaled so that a run takes about a minute; the kernels are exactly Table 1's.
+# Runs are cached in `runs_dir` (one `result.json` per run) and re-used.
+
+# %%
+gen_root = Path(data_root) / scale
+bench_root = make_benchmark(gen_root, P["videos"], seed=seed)
+cache_dir = gen_root / "cache"
+recipe = with_recipe(TrainConfig(), "proxy")
+T, S = proxy_input
+rows = []
+for n in names:
+    spec = scale_width(family[n].with_input(T, S), P["width"])
+    for s in P["seeds"]:
+        cfg = TrainConfig(**{**recipe.__dict__, "frames": T, "size": S, "epochs": P["epochs"], "seed": s,
+                             "batch_size": P["batch"], "device": device, "workers": 2})
+        row = train_and_test(Path(runs_dir) / scale / f"{n}-seed{s}", cfg, spec, "something-like", bench_root,
+                             P["views"], cache_dir=cache_dir)
+        rows.append({"variant": n, "series": series[n], **row})
+results = pd.DataFrame(rows)
+top1 = next(c for c in results.columns if c.startswith("top1["))
+save_table(results[["variant", "series", "seed", "gmacs", "mparams", "homo_entr", "st_entr", "st_entr_tinynas",
+                    "train_top1", top1, "seconds"]], "03_runs", figures_dir)
+summary = mean_std(results, ["variant", "series"], [top1, "gmacs", "homo_entr", "st_entr", "st_entr_tinynas"])
+summary = summary.drop(columns=[c for c in summary.columns if c.endswith("_std") and not c.startswith("top1")])
+save_table(summary, "03_table1_trained", figures_dir)
+summary.round(3)
+
+# %% [markdown]
+# ## 4. Fig. 2: top-1 vs STEntr and vs HomoEntr
+#
+# Scores are computed at the input the networks were trained at (STEntr depends on it). Error bars are the
+# standard deviation over seeds; the Kendall τ is over variants (mean top-1), with a bootstrap 95 % interval.
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(15, 4), sharey=True)
+taus = {}
+for ax, score in zip(axes, ["st_entr", "st_entr_tinynas", "homo_entr"], strict=True):
+    for r in summary.itertuples():
+        ax.errorbar(getattr(r, f"{score}_mean"), 100 * summary.loc[r.Index, f"{top1}_mean"], yerr=100 * np.nan_to_num(summary.loc[r.Index, f"{top1}_std"]), fmt="o",
+                    color=colors[r.series], capsize=3)
+        ax.annotate(r.variant, (getattr(r, f"{score}_mean"), 100 * summary.loc[r.Index, f"{top1}_mean"]),
+                    fontsize=8, xytext=(3, 3), textcoords="offset points")
+    if len(summary) >= 3:
+        taus[score] = correlations(summary[f"{score}_mean"], summary[f"{top1}_mean"], n_boot=1000, seed=seed)
+        c = taus[score]
+        ax.set_title(f"{score}: Kendall τ = {c['kendall']:.2f} [{c['kendall_lo']:.2f}, {c['kendall_hi']:.2f}]")
+    ax.set_xlabel(f"{score} at {T}x{S}²")
+axes[0].set_ylabel(f"top-1 {top1[5:-1]} [%]")
+for s_, c_ in colors.items():
+    axes[0].plot([], [], "o", color=c_, label=f"{s_} series" if s_ != "X3D" else "X3D-S")
+axes[0].legend(fontsize=8)
+save_figure(fig, "03_fig2_top1_vs_scores", figures_dir)
+
+# %% [markdown]
+# ## 5. Verdict
+#
+# Computed from the runs above: mean top-1 of the S-series vs the T-series (every run of every variant of a
+# series pooled, Welch's t-test), the best variant, and whether the best variant beats X3D-S.
+
+# %%
+s_runs = results.loc[results["series"] == "S", top1].to_numpy()
+t_runs = results.loc[results["series"] == "T", top1].to_numpy()
+t_stat, p_value = welch_t(s_runs, t_runs)
+best = summary.sort_values(f"{top1}_mean", ascending=False).iloc[0]
+x3d_mean = summary.loc[summary["variant"] == "X3D-S", f"{top1}_mean"].iloc[0]
+verdict = pd.DataFrame([{"s_mean": s_runs.mean(), "t_mean": t_runs.mean(), "s_minus_t": s_runs.mean() - t_runs.mean(),
+                         "welch_t": t_stat, "p_value": p_value, "best": best["variant"],
+                         "best_mean": best[f"{top1}_mean"], "x3d_mean": x3d_mean,
+                         **{f"kendall[{k}]": v["kendall"] for k, v in taus.items()}}])
+save_table(verdict, "03_verdict", figures_dir)
+word = ("cannot be told apart (too few runs, or no variance) from" if np.isnan(p_value) else
+        ("beats" if s_runs.mean() > t_runs.mean() else "trails") if p_value < 0.05 else "is indistinguishable from")
+print(f"S-series {100 * s_runs.mean():.1f}% vs T-series {100 * t_runs.mean():.1f}%: the S-series {word} the "
+      f"T-series (Welch p = {p_value:.3f}); best variant {best['variant']} at {100 * best[f'{top1}_mean']:.1f}% "
+      f"(X3D-S {100 * x3d_mean:.1f}%)")
+for k, v in taus.items():
+    print(f"Kendall tau of mean top-1 with {k}: {v['kendall']:+.2f} [{v['kendall_lo']:+.2f}, {v['kendall_hi']:+.2f}]")
+verdict.round(3)
+
+# %% [markdown]
+# **Reading.** See the printed verdict above; the interpretation in the rendered notebook is written below after
+# the proxy run.
+#
+# ## Claims checked by this notebook
+#
+# What holds at any scale: the family is Table 1's (five stages, depths 3/5/5/6/7, one stage differs), its members
+# cost within 10 % of X3D-S, HomoEntr varies far less across the family than STEntr, and every run finished and
+# was tested. At proxy scale every variant must also have learned the motion task (above 1.5 × chance).
+
+# %%
+assert [s.depth for s in family["X3D-S"].stages] == [3, 5, 5, 6, 7]
+assert (table1["gmacs"] / table1.loc[table1["variant"] == "X3D-S", "gmacs"].iloc[0]).between(0.9, 1.0).all()
+assert table1["homo_entr"].std() < table1["st_entr"].std()
+assert results[top1].notna().all() and (results["test_clips"] > 0).all()
+assert (results.groupby("variant")["seed"].nunique() == len(P["seeds"])).all()
+if scale != "smoke":
+    assert (summary[f"{top1}_mean"] > 1.5 / MOTION["classes"]).all(), "every variant should learn the motion task"
+print("all claims hold")

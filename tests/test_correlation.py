@@ -1,0 +1,49 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from e3dlib.correlation import band_correlations, correlation_table, correlations
+
+
+def test_known_values_and_perfect_order():
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    y = np.array([1.0, 3.0, 2.0, 5.0, 4.0])
+    c = correlations(x, y, n_boot=200)
+    assert c["kendall"] == pytest.approx(0.6)  # 8 concordant, 2 discordant pairs of 10
+    assert c["spearman"] == pytest.approx(0.8)
+    assert c["pearson"] == pytest.approx(0.8)
+    assert c["n"] == 5
+    mono = correlations(x, np.exp(x), n_boot=200)
+    assert mono["kendall"] == pytest.approx(1) and mono["spearman"] == pytest.approx(1)
+    assert mono["kendall_lo"] == pytest.approx(1)
+    assert mono["pearson"] < 1.0
+
+
+def test_bootstrap_interval_covers_zero_for_independent_samples_and_is_seeded():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=40), rng.normal(size=40)
+    c = correlations(x, y, n_boot=500, seed=1)
+    assert c["kendall"] == pytest.approx(stats.kendalltau(x, y).statistic)
+    for m in ("kendall", "spearman", "pearson"):
+        assert c[f"{m}_lo"] < c[m] < c[f"{m}_hi"]
+    assert c["kendall_lo"] < 0 < c["kendall_hi"]
+    assert c == correlations(x, y, n_boot=500, seed=1)
+
+
+def test_nan_scores_are_dropped_and_too_few_pairs_raise():
+    c = correlations([1, 2, np.nan, 4, 5], [1, 2, 3, 4, 5], n_boot=50)
+    assert c["n"] == 4 and c["kendall"] == 1.0
+    with pytest.raises(ValueError, match="at least 3"):
+        correlations([1, np.nan, 3], [1, 2, 3])
+
+
+def test_tables_sort_by_kendall_and_split_into_equal_count_bands():
+    rng = np.random.default_rng(2)
+    f = np.arange(30.0)
+    df = pd.DataFrame({"gmacs": f, "acc": f + rng.normal(0, 3, 30), "good": f, "bad": -f})
+    t = correlation_table(df, "acc", ["bad", "good"], n_boot=100)
+    assert list(t["score"]) == ["good", "bad"] and t.loc[0, "kendall"] == -t.loc[1, "kendall"]
+    b = band_correlations(df, "acc", ["good"], by="gmacs", bands=3, n_boot=100)
+    assert list(b["band"]) == [0, 1, 2] and list(b["n"]) == [10, 10, 10]
+    assert list(b["gmacs_lo"]) == [0, 10, 20] and list(b["gmacs_hi"]) == [9, 19, 29]
