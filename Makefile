@@ -36,9 +36,9 @@ smoke: $(SMOKE)
 build/smoke/%.ipynb: notebooks/%.py $(STAMP) $(LIB)
 	$(RUN_NB) $< --scale smoke --out $@ --figures build/smoke/figures
 
-# The rendered notebooks (committed) and figures/ at scale="proxy". Notebooks 01, 02, 05 and 06 are
-# independent (06 searches its own networks and generates its data under data/generated/proxy, trained runs
-# are cached in runs/06/proxy).
+# The rendered notebooks (committed) and figures/ at scale="proxy". Each notebook is independent: 03 and 04
+# share the motion benchmark they generate under data/generated/proxy/motion (whichever runs first writes it),
+# 06 generates its own benchmarks there; trained runs are cached in runs/NN/proxy and re-used by later runs.
 reproduce: $(RENDERED)
 notebooks/%.ipynb: notebooks/%.py $(STAMP) $(LIB)
 	$(RUN_NB) $< --scale proxy --out $@ --figures figures

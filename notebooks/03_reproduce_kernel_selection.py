@@ -60,7 +60,7 @@ P = pick(scale,
          smoke=dict(videos=40, frames=5, size=48, width=0.25, epochs=1, seeds=[seed], batch=8, views=["2x1"],
                     variants=["X3D-S", "S-1", "S-2", "T-1", "T-5"]),
          proxy=dict(videos=MOTION["videos"], frames=8, size=56, width=0.35, epochs=MOTION["epochs"],
-                    seeds=[seed, seed + 1, seed + 2], batch=16, views=["4x1"], variants=None))
+                    seeds=[seed, seed + 1, seed + 2], batch=16, views=["2x1"], variants=None))
 family = kernel_selection_family()
 names = P["variants"] or list(family)
 series = {n: ("X3D" if n == "X3D-S" else n[0]) for n in family}
@@ -107,12 +107,12 @@ proxy_input = (P["frames"], P["size"])
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
 for col, (T, size) in enumerate([(13, 160), proxy_input]):
     ax = axes[col]
-    for n, marker in (("S-2", "o"), ("T-5", "s"), ("X3D-S", "^")):
-        g = geometry(family[n].with_input(T, size))
-        ax.plot(g["stage"], g["D"], marker=marker, label=f"{n}: " + " ".join(k[:1] + k[-1] for k in g["kernel"]))
     g = geometry(family["X3D-S"].with_input(T, size))
-    ax.plot(g["stage"], g["D(1x5x5)"], ":", color="gray", lw=1, label="D of 1x5x5")
-    ax.plot(g["stage"], g["D(3x3x3)"], "--", color="gray", lw=1, label="D of 3x3x3")
+    ax.plot(g["stage"], g["D(1x5x5)"], color="C3", lw=6, alpha=0.2, label="D if 1x5x5")
+    ax.plot(g["stage"], g["D(3x3x3)"], color="C0", lw=6, alpha=0.2, label="D if 3x3x3")
+    for n, marker, color in (("S-2", "o", "C3"), ("T-5", "s", "C0"), ("X3D-S", "^", "k")):
+        g = geometry(family[n].with_input(T, size))
+        ax.plot(g["stage"], g["D"], marker=marker, color=color, label=n)
     ax.set_xticks(g["stage"], [f"{i}\n{t}x{h}x{w}" for i, t, h, w in zip(g["stage"], g["T"], g["H"], g["W"],
                                                                          strict=True)])
     ax.set_title(f"D(S, K) per stage at {T}x{size}²")

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -34,3 +35,19 @@ def test_train_and_test_caches_its_result(tmp_path):
     stamp = (tmp_path / "run" / "result.json").stat().st_mtime_ns
     again = train_and_test(tmp_path / "run", cfg, spec, "kinetics-like", root, ["1x1", "1x3"])
     assert again == json.loads(json.dumps(row)) and (tmp_path / "run" / "result.json").stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match="another network"):
+        train_and_test(tmp_path / "run", cfg, PRESETS["e3d-initial"].with_input(4, 40), "kinetics-like", root, ["1x1"])
+    with pytest.raises(ValueError, match=r"another recipe \(epochs differ\)"):
+        train_and_test(tmp_path / "run", replace(cfg, epochs=2), spec, "kinetics-like", root, ["1x1"])
+
+
+def test_make_benchmark_is_the_motion_subset(tmp_path):
+    from e3dlib.data import load_annotations
+    from e3dlib.data.synthetic import SOMETHING_CLASSES
+    from e3dlib.study import MOTION, make_benchmark
+
+    root = make_benchmark(tmp_path, 20, workers=1)
+    assert root == tmp_path / "motion"
+    train = load_annotations(f"ssv2:{root / 'something-like'}", "train")
+    assert train.classes == SOMETHING_CLASSES[:MOTION["classes"]] and len(train) == 16
+    assert make_benchmark(tmp_path, 20, workers=1) == root  # idempotent: the same settings are accepted
