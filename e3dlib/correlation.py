@@ -1,9 +1,10 @@
 """Rank correlation of training-free scores with trained accuracy, with bootstrap confidence intervals
 (notebook 04; the paper's Fig. 2/3 show such scatters without a statistic).
 
-Kendall tau (the fraction of concordant minus discordant pairs: "does the score order two models as training
-does?"), Spearman rho (Pearson on ranks) and Pearson r (linear), each with a percentile bootstrap interval over
-models resampled with replacement.
+Kendall tau-b (concordant minus discordant pairs, normalised for ties: "does the score order two models as
+training does?"), Spearman rho (Pearson on ranks) and Pearson r (linear), each with a percentile bootstrap interval
+over models resampled with replacement. Resamples in which a column is constant (correlation undefined) are left
+out; `boot_used` says how many remained. `paired_difference` compares two scores on the same resamples.
 """
 
 from __future__ import annotations
@@ -47,7 +48,26 @@ def correlations(x: Sequence[float], y: Sequence[float], *, n_boot: int = 1000, 
         boot = np.array([_corr(m, x[i], y[i]) for i in draws])
         boot = boot[np.isfinite(boot)]
         out[f"{m}_lo"], out[f"{m}_hi"] = (np.quantile(boot, [a, 1 - a]) if len(boot) else (np.nan, np.nan))
+        out["boot_used"] = min(out.get("boot_used", n_boot), len(boot))
     return out
+
+
+def paired_difference(df: pd.DataFrame, target: str, a: str, b: str, *, method: str = "kendall",
+                      n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, float]:
+    """corr(a, target) - corr(b, target) with a percentile-bootstrap interval from the *same* resampled models
+    for both scores (overlapping marginal intervals do not show that two scores rank equally well)."""
+    x, y, t = (df[c].to_numpy(float) for c in (a, b, target))
+    keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(t)
+    x, y, t = x[keep], y[keep], t[keep]
+    n = len(t)
+    if n < 3:
+        raise ValueError(f"need at least 3 models where {a}, {b} and {target} are finite, got {n}")
+    diffs = np.array([_corr(method, x[i], t[i]) - _corr(method, y[i], t[i])
+                      for i in np.random.default_rng(seed).integers(0, n, size=(n_boot, n))])
+    diffs = diffs[np.isfinite(diffs)]
+    lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2]) if len(diffs) else (np.nan, np.nan)
+    return {"a": a, "b": b, "method": method, "n": n, "difference": _corr(method, x, t) - _corr(method, y, t),
+            "lo": float(lo), "hi": float(hi), "boot_used": len(diffs)}
 
 
 def correlation_table(df: pd.DataFrame, target: str, scores: Sequence[str], *, n_boot: int = 1000,

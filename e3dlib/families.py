@@ -68,7 +68,8 @@ STRIDES = (2, 2, 2, 1, 2)  # E3D's five stages (Table 8/9)
 
 
 def random_architecture(rng: np.random.Generator, frames: int, size: int, *, max_depth: int = 4,
-                        width_range: tuple[int, int] = (8, 256), name: str = "random") -> ArchSpec:
+                        width_range: tuple[int, int] = (8, 256), num_classes: int = 400,
+                        name: str = "random") -> ArchSpec:
     """One random member of the search space: a 1x3x3 stem, five stages with strides (2, 2, 2, 1, 2), each with a
     random kernel, depth 1..max_depth, non-decreasing width (multiple of 8, log-uniform) and bottleneck ratio;
     conv5 = 2.25 x the last width (X3D's ratio), SE 1/16 on every other block and ReLU as in the E3D presets."""
@@ -83,14 +84,15 @@ def random_architecture(rng: np.random.Generator, frames: int, size: int, *, max
     stem = StemSpec(out_channels=int(rng.choice([8, 16, 24])), k=3, kt=1, stride=2)
     return ArchSpec(name=name, frames=frames, size=size, stem=stem, stages=tuple(stages),
                     head=HeadSpec(conv_channels=round_width(2.25 * widths[-1], 8), fc_channels=2048),
-                    se_ratio=0.0625, se_every=2, act="relu")
+                    num_classes=num_classes, se_ratio=0.0625, se_every=2, act="relu")
 
 
 def sample_architectures(n: int, flops_range: tuple[float, float], frames: int, size: int, *, seed: int = 0,
                          convention: str = "macs", max_depth: int = 4, width_range: tuple[int, int] = (8, 256),
-                         max_tries: int = 200_000) -> list[ArchSpec]:
+                         num_classes: int = 400, max_tries: int = 200_000) -> list[ArchSpec]:
     """`n` random architectures whose FLOPs lie in `flops_range`, one per equal-width bin of log FLOPs (rejection
-    sampling), sorted by FLOPs and named "rand-00", "rand-01", ... Deterministic in `seed`."""
+    sampling), sorted by FLOPs and named "rand-00", "rand-01", ... Deterministic in `seed`. The FLOPs include
+    the classifier, so give the `num_classes` the networks will be trained with."""
     lo, hi = flops_range
     if n < 1 or not 0 < lo < hi:
         raise ValueError(f"need n >= 1 and 0 < lo < hi, got n={n}, range={flops_range}")
@@ -98,7 +100,8 @@ def sample_architectures(n: int, flops_range: tuple[float, float], frames: int, 
     rng = np.random.default_rng(seed)
     bins: list[ArchSpec | None] = [None] * n
     for _ in range(max_tries):
-        spec = random_architecture(rng, frames, size, max_depth=max_depth, width_range=width_range)
+        spec = random_architecture(rng, frames, size, max_depth=max_depth, width_range=width_range,
+                                   num_classes=num_classes)
         f = flops(spec, convention)
         if lo <= f < hi:
             b = min(int(np.searchsorted(edges, math.log(f), side="right")) - 1, n - 1)

@@ -9,6 +9,7 @@ notebook re-uses finished runs and an interrupted study continues where it stopp
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -67,23 +68,31 @@ def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: 
     run_dir = Path(run_dir)
     done = run_dir / "result.json"
     cfg = replace(cfg, data=data, arch=spec.name)
-    if done.is_file():
-        row = json.loads(done.read_text())
-        _check_same_run(done, row, spec, cfg)
-        return row
     clip = ClipConfig(frames=cfg.frames, crop=cfg.size)
     train_set = build_dataset(data, "train", clip, seed=cfg.seed, root=data_root, cache_dir=cache_dir)
     val_set = build_dataset(data, "val", clip, train=False, seed=cfg.seed, root=data_root, cache_dir=cache_dir)
-    metrics = train(cfg, spec, train_set, val_set, run_dir, resume=(run_dir / "last.pt").is_file(),
-                    num_classes=train_set.num_classes, progress=progress)  # a finished run returns at once
-    if metrics.get("interrupted"):
-        raise KeyboardInterrupt(f"training interrupted ({metrics['interrupted']}); run again to resume")
-    model, _ = load_checkpoint(run_dir / "last.pt")
-    row = {**describe(model.spec), "data": data, "seed": cfg.seed, "epochs": cfg.epochs,
-           "train_top1": metrics["train_top1"], "train_loss": metrics["train_loss"], "val_top1": metrics["val_top1"],
-           "seconds": sum(h["seconds"] for h in json.loads((run_dir / "metrics.json").read_text())),
-           "recipe": asdict(cfg), "spec": model.spec.to_dict(), **(extra or {})}
-    for v in views:
+    sizes = {"train_videos": len(train_set), "val_videos": len(val_set)}
+    model = None
+    if done.is_file():
+        row = json.loads(done.read_text())
+        _check_same_run(done, row, spec, cfg, sizes)
+    else:
+        metrics = train(cfg, spec, train_set, val_set, run_dir, resume=(run_dir / "last.pt").is_file(),
+                        num_classes=train_set.num_classes, progress=progress)  # a finished run returns at once
+        if metrics.get("interrupted"):
+            raise KeyboardInterrupt(f"training interrupted ({metrics['interrupted']}); run again to resume")
+        model, _ = load_checkpoint(run_dir / "last.pt")
+        row = {**describe(model.spec), "data": data, "seed": cfg.seed, "epochs": cfg.epochs, **sizes,
+               "train_top1": metrics["train_top1"], "train_loss": metrics["train_loss"],
+               "val_top1": metrics["val_top1"],
+               "seconds": sum(h["seconds"] for h in json.loads((run_dir / "metrics.json").read_text())),
+               "recipe": asdict(cfg), "spec": model.spec.to_dict(), **(extra or {})}
+    missing = [v for v in views if f"top1[{Views.parse(v).name}]" not in row]  # new views of a finished run
+    if not missing and done.is_file():
+        return row
+    if model is None:
+        model, _ = load_checkpoint(run_dir / "last.pt")
+    for v in missing:
         test_set = build_dataset(data, "val", clip, train=False, views=Views.parse(v), root=data_root,
                                  cache_dir=cache_dir)
         ev = evaluate_model(model, test_set, batch_size=max(1, cfg.batch_size // 4), workers=cfg.workers,
@@ -97,18 +106,35 @@ def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: 
     return row
 
 
-def _check_same_run(path: Path, row: dict[str, Any], spec: ArchSpec, cfg: TrainConfig) -> None:
-    """A cached result must come from the same network and recipe (the classifier's width is set by the data)."""
-    def norm(d: dict[str, Any]) -> dict[str, Any]:
-        return {**json.loads(json.dumps(d)), "num_classes": None}
+_MACHINE = ("device", "workers")  # where a run executed, not what it computed
 
-    if norm(row["spec"]) != norm(spec.to_dict()):
+
+def _check_same_run(path: Path, row: dict[str, Any], spec: ArchSpec, cfg: TrainConfig,
+                    sizes: dict[str, int]) -> None:
+    """A cached result must come from the same network, recipe and data (the classifier's width is set by the
+    data; rows written before the data sizes were recorded are accepted on network and recipe alone)."""
+    def net(d: dict[str, Any]) -> dict[str, Any]:
+        d = {**json.loads(json.dumps(d)), "num_classes": None, "frames": None, "size": None, "name": None}
+        if cfg.act:
+            d["act"] = None
+        if cfg.se >= 0:
+            d["se_ratio"] = None
+        return d
+
+    def recipe(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in json.loads(json.dumps(d)).items() if k not in _MACHINE}
+
+    if net(row["spec"]) != net(spec.to_dict()):
         raise ValueError(f"{path} is a run of another network than {spec.name!r}; delete its folder or use "
                          "another runs_dir")
-    if row["recipe"] != json.loads(json.dumps(asdict(cfg))):
-        diff = sorted(k for k, v in json.loads(json.dumps(asdict(cfg))).items() if row["recipe"].get(k) != v)
+    if recipe(row["recipe"]) != recipe(asdict(cfg)):
+        diff = sorted(k for k, v in recipe(asdict(cfg)).items() if row["recipe"].get(k) != v)
         raise ValueError(f"{path} was trained with another recipe ({', '.join(diff)} differ); delete its folder "
                          "or use another runs_dir")
+    changed = [k for k, v in sizes.items() if k in row and row[k] != v]
+    if changed:
+        what = ", ".join(f"{k} {row[k]}, now {sizes[k]}" for k in changed)
+        raise ValueError(f"{path} was trained on other data ({what}); delete its folder or use another runs_dir")
 
 
 def mean_std(rows: list[dict[str, Any]] | pd.DataFrame, by: list[str], metrics: list[str]) -> pd.DataFrame:
@@ -120,11 +146,14 @@ def mean_std(rows: list[dict[str, Any]] | pd.DataFrame, by: list[str], metrics: 
 
 
 def welch_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Welch's t statistic and two-sided p-value for mean(a) != mean(b) (NaN when a group has < 2 runs)."""
+    """Welch's t statistic and two-sided p-value for mean(a) != mean(b): NaN when a group has < 2 runs or both
+    are constant and equal; (+-inf, 0) when both are constant and differ."""
     from scipy import stats
 
     a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 2 or len(b) < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):  # too few runs, or no variance at all
+    if len(a) < 2 or len(b) < 2:
         return float("nan"), float("nan")
+    if np.ptp(a) == 0 and np.ptp(b) == 0:  # no variance at all: equal means, or perfectly separated groups
+        return (float("nan"), float("nan")) if a[0] == b[0] else (math.copysign(math.inf, a[0] - b[0]), 0.0)
     r = stats.ttest_ind(a, b, equal_var=False)
     return float(r.statistic), float(r.pvalue)

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from e3dlib.correlation import band_correlations, correlation_table, correlations
+from e3dlib.correlation import band_correlations, correlation_table, correlations, paired_difference
 
 
 def test_known_values_and_perfect_order():
@@ -47,3 +47,15 @@ def test_tables_sort_by_kendall_and_split_into_equal_count_bands():
     b = band_correlations(df, "acc", ["good"], by="gmacs", bands=3, n_boot=100)
     assert list(b["band"]) == [0, 1, 2] and list(b["n"]) == [10, 10, 10]
     assert list(b["gmacs_lo"]) == [0, 10, 20] and list(b["gmacs_hi"]) == [9, 19, 29]
+
+
+def test_paired_difference_uses_the_same_resamples():
+    rng = np.random.default_rng(3)
+    acc = np.arange(40.0)
+    df = pd.DataFrame({"acc": acc, "good": acc + rng.normal(0, 2, 40), "noisy": acc + rng.normal(0, 30, 40)})
+    d = paired_difference(df, "acc", "good", "noisy", n_boot=500)
+    tau = correlations(df["good"], df["acc"])["kendall"] - correlations(df["noisy"], df["acc"])["kendall"]
+    assert d["difference"] == pytest.approx(tau) and d["n"] == 40 and d["boot_used"] == 500
+    assert 0 < d["lo"] < d["difference"] < d["hi"]  # the good score ranks reliably better
+    same = paired_difference(df, "acc", "good", "good", n_boot=100)
+    assert same["difference"] == same["lo"] == same["hi"] == 0.0  # identical scores: no spread at all

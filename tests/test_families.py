@@ -53,5 +53,9 @@ def test_sample_architectures_covers_the_range_one_per_log_bin():
     assert (np.searchsorted(edges, np.log(f), side="right") - 1 == np.arange(12)).all()
     assert [s.name for s in specs[:2]] == ["rand-00", "rand-01"]
     assert specs == sample_architectures(12, (0.01e9, 0.1e9), 8, 56, seed=1)
+    ten = sample_architectures(12, (0.01e9, 0.1e9), 8, 56, seed=1, num_classes=10)
+    assert all(s.num_classes == 10 and 0.01e9 <= macs(s) < 0.1e9 for s in ten)
+    width = (np.log(0.1e9) - np.log(0.01e9)) / 12
+    assert sorted(int((np.log(macs(s)) - np.log(0.01e9)) // width) for s in ten) == list(range(12))
     with pytest.raises(ValueError, match="bins filled"):
         sample_architectures(5, (1e3, 2e3), 8, 56, max_tries=50)

@@ -6,6 +6,7 @@ import pytest
 
 from e3dlib import PRESETS
 from e3dlib.cli import main
+from e3dlib.presets import scale_width
 from e3dlib.recipe import TrainConfig
 from e3dlib.study import describe, mean_std, train_and_test, welch_t
 
@@ -21,6 +22,8 @@ def test_describe_and_summaries():
     t, p = welch_t(np.array([1.0, 1.1, 0.9]), np.array([0.0, 0.1, -0.1]))
     assert t > 10 and p < 0.01
     assert np.isnan(welch_t(np.array([1.0]), np.array([0.0, 1.0]))[1])
+    assert welch_t(np.array([0.3, 0.3]), np.array([0.1, 0.1])) == (np.inf, 0.0)  # perfectly separated
+    assert np.isnan(welch_t(np.array([0.3, 0.3]), np.array([0.3, 0.3]))[0])
 
 
 def test_train_and_test_caches_its_result(tmp_path):
@@ -35,10 +38,22 @@ def test_train_and_test_caches_its_result(tmp_path):
     stamp = (tmp_path / "run" / "result.json").stat().st_mtime_ns
     again = train_and_test(tmp_path / "run", cfg, spec, "kinetics-like", root, ["1x1", "1x3"])
     assert again == json.loads(json.dumps(row)) and (tmp_path / "run" / "result.json").stat().st_mtime_ns == stamp
+    # the same network and recipe at another spec input size or on another device is the same run
+    assert train_and_test(tmp_path / "run", replace(cfg, workers=1), spec.with_input(8, 64), "kinetics-like", root,
+                          ["1x1"]) == again
     with pytest.raises(ValueError, match="another network"):
-        train_and_test(tmp_path / "run", cfg, PRESETS["e3d-initial"].with_input(4, 40), "kinetics-like", root, ["1x1"])
+        train_and_test(tmp_path / "run", cfg, scale_width(spec, 2.0), "kinetics-like", root, ["1x1"])
     with pytest.raises(ValueError, match=r"another recipe \(epochs differ\)"):
         train_and_test(tmp_path / "run", replace(cfg, epochs=2), spec, "kinetics-like", root, ["1x1"])
+    # a view not yet tested is evaluated from the checkpoint and added to the cached row
+    more = train_and_test(tmp_path / "run", cfg, spec, "kinetics-like", root, ["1x1", "2x1"])
+    assert "top1[2-Center]" in more and more["top1[1-Center]"] == row["top1[1-Center]"]
+    assert "top1[2-Center]" in json.loads((tmp_path / "run" / "result.json").read_text())
+    # more videos generated into the same folder: the cached run no longer describes this data
+    assert main(["data", "generate", "kinetics-like", "--out", str(root / "kinetics-like"), "--videos", "40",
+                 "--workers", "1"]) == 0
+    with pytest.raises(ValueError, match="other data .train_videos 24, now 32"):
+        train_and_test(tmp_path / "run", cfg, spec, "kinetics-like", root, ["1x1"])
 
 
 def test_make_benchmark_is_the_motion_subset(tmp_path):
