@@ -27,9 +27,10 @@ from .spec import ArchSpec, SpecError
 # differs only in the order of frames) in a plain scene, and the proxy-scale size and training length, calibrated
 # so that a 0.01-0.05-GMAC net learns it (well above chance, far from saturation) in about a minute per run
 # on 2 CPU cores.
-MOTION: dict[str, Any] = {"overrides": {"classes": "10", "noise": "0.02", "clutter": "0", "distractors": "0",
-                                        "jitter": "0", "object_size": "0.3,0.45"},
-                          "classes": 10, "videos": 2000, "epochs": 2}
+_MOTION_SETTINGS = {"classes": "10", "noise": "0.02", "clutter": "0", "distractors": "0", "jitter": "0",
+                    "object_size": "0.3,0.45"}
+MOTION: dict[str, Any] = {"overrides": _MOTION_SETTINGS, "classes": int(_MOTION_SETTINGS["classes"]),
+                          "videos": 2000, "epochs": 2}
 
 
 def make_benchmark(root: str | Path, videos: int, seed: int = 0, workers: int = 2) -> Path:

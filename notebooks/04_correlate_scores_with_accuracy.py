@@ -100,8 +100,9 @@ def analytic_seconds(fn, spec, repeat=200):
 rows = []
 for spec in specs:
     path = run_root / spec.name / "scores.json"
-    if path.is_file() and json.loads(path.read_text())["spec"] == spec.to_dict():
-        rows.append(json.loads(path.read_text()))
+    cached = json.loads(path.read_text()) if path.is_file() else None
+    if cached is not None and cached["spec"] == spec.to_dict():
+        rows.append(cached)
         continue
     row = {"model": spec.name, "spec": spec.to_dict()}
     for name in PROXY_NAMES:
@@ -142,11 +143,10 @@ cost.to_frame("median seconds")
 # %%
 bench_root = make_benchmark(Path(data_root) / scale, P["videos"], seed=seed)
 cache_dir = Path(data_root) / scale / "cache"
-recipe = with_recipe(TrainConfig(), "proxy")
+cfg = replace(with_recipe(TrainConfig(), "proxy"), frames=T, size=S, epochs=P["epochs"], seed=seed,
+              batch_size=P["batch"], device=device, workers=2)  # one recipe for every model
 trained = []
 for spec in specs:
-    cfg = TrainConfig(**{**recipe.__dict__, "frames": T, "size": S, "epochs": P["epochs"], "seed": seed,
-                         "batch_size": P["batch"], "device": device, "workers": 2})
     row = train_and_test(run_root / spec.name, cfg, spec, "something-like", bench_root, P["views"],
                          cache_dir=cache_dir)
     trained.append({"model": spec.name, **row})
@@ -261,13 +261,11 @@ print(f"within FLOPs bands, best mean tau: {mean_band.index[0]} ({mean_band.iloc
 # The X3D-S-shaped nets of notebook 03 learn this task; the random members of E3D's search space do not. One
 # difference is X3D's stem, which follows its 1×3×3 conv with a depthwise 5×1×1 *temporal* conv, so that motion is
 # seen from the first layer. We retrain the largest random model with that temporal conv added to its stem (same
-# recipe, same seed) and compare.
+# recipe `cfg`, same seed) and compare.
 
 # %%
 base = specs[-1]
 tstem = replace(base, name=f"{base.name}-tstem", stem=replace(base.stem, temporal_kernel=5))
-cfg = TrainConfig(**{**recipe.__dict__, "frames": T, "size": S, "epochs": P["epochs"], "seed": seed,
-                     "batch_size": P["batch"], "device": device, "workers": 2})
 ablation = train_and_test(run_root / tstem.name, cfg, tstem, "something-like", bench_root, P["views"],
                           cache_dir=cache_dir)
 before = trained.set_index("model").loc[base.name]
