@@ -6,12 +6,14 @@ FLOPs and parameter count (tests/test_model.py checks this with `torch.utils.flo
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from .spec import ArchSpec, StageSpec, has_se, se_channels
+from .spec import ArchSpec, SpecError, StageSpec, has_se, se_channels
 
 
 def _act(name: str) -> nn.Module:
@@ -96,7 +98,7 @@ class Head(nn.Module):
 class E3DNet(nn.Module):
     """Stem -> stages of `Block`s -> `Head`; input (B, 3, T, H, W), output (B, num_classes) logits."""
 
-    def __init__(self, spec: ArchSpec, dropout: float = 0.5) -> None:
+    def __init__(self, spec: ArchSpec, dropout: float = 0.5, *, branch_gamma: float = 0.0) -> None:
         super().__init__()
         self.spec = spec
         self.stem = Stem(spec)
@@ -111,11 +113,12 @@ class E3DNet(nn.Module):
             c = st.out_channels
         self.stages = nn.Sequential(*stages)
         self.head = Head(c, spec, dropout)
-        self.reset_parameters()
+        self.reset_parameters(branch_gamma)
 
-    def reset_parameters(self) -> None:
+    def reset_parameters(self, branch_gamma: float = 0.0) -> None:
         """X3D's initialisation: Kaiming-normal (fan-out) convs, BN (1, 0) with the last BN of each residual
-        branch at zero, N(0, 0.01) linear weights."""
+        branch at `branch_gamma` (X3D: 0, every block the identity; notebook 07 §1 shows why the proxy recipe
+        uses 0.1), N(0, 0.01) linear weights."""
         for m in self.modules():
             if isinstance(m, nn.Conv3d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -130,7 +133,7 @@ class E3DNet(nn.Module):
                     nn.init.zeros_(m.bias)
         for m in self.modules():
             if isinstance(m, Block):
-                nn.init.zeros_(m.project[1].weight)
+                nn.init.constant_(m.project[1].weight, branch_gamma)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The map that conv5 sees, (B, C, T, H', W')."""
@@ -141,9 +144,10 @@ class E3DNet(nn.Module):
 
 
 def build_model(spec: ArchSpec, num_classes: int | None = None, *, se: float | None = None,
-                act: str | None = None, dropout: float = 0.5) -> E3DNet:
+                act: str | None = None, dropout: float = 0.5, branch_gamma: float = 0.0) -> E3DNet:
     """The trainable network for `spec`. `num_classes`, `se` (ratio, 0 = no SE) and `act` override the spec's
-    fields; the returned module's `.spec` holds the resolved spec, so `e3dlib.cost` describes it exactly."""
+    fields; the returned module's `.spec` holds the resolved spec, so `e3dlib.cost` describes it exactly.
+    `branch_gamma` is the initial scale of each residual branch's last BN (see `E3DNet.reset_parameters`)."""
     changes = {}
     if num_classes is not None:
         changes["num_classes"] = num_classes
@@ -151,4 +155,41 @@ def build_model(spec: ArchSpec, num_classes: int | None = None, *, se: float | N
         changes["se_ratio"] = se
     if act is not None:
         changes["act"] = act
-    return E3DNet(replace(spec, **changes) if changes else spec, dropout=dropout)
+    return E3DNet(replace(spec, **changes) if changes else spec, dropout=dropout, branch_gamma=branch_gamma)
+
+
+def save_weights(model: E3DNet, path: str | Path) -> None:
+    """The network alone: its state dict at `path` (read back with `torch.load(weights_only=True)`) and its spec
+    as JSON beside it (`path` with suffix .json), both written atomically."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(model.state_dict(), tmp)
+    os.replace(tmp, path)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(model.spec.to_json() + "\n")
+    os.replace(tmp, path.with_suffix(".json"))
+
+
+def load_weights(path: str | Path, spec: ArchSpec | None = None, device: str = "cpu") -> E3DNet:
+    """A network saved by `save_weights` (spec from the .json beside it unless given), in eval mode. The file is
+    read weights-only: it cannot run code. Errors name the file."""
+    path = Path(path)
+    if spec is None:
+        arch = path.with_suffix(".json")
+        if not arch.is_file():
+            raise FileNotFoundError(f"{arch}: no architecture beside {path}; pass the spec")
+        spec = ArchSpec.from_json(arch.read_text())
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such weights file") from None
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a bad file; all mean "not readable"
+        raise SpecError(f"{path}: not a weights-only state dict ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0][:120]})") from None
+    model = build_model(spec)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise SpecError(f"{path}: these weights are not those of {spec.name!r} ({str(e).splitlines()[0][:160]})") \
+            from None
+    return model.to(device).eval()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 
@@ -27,6 +27,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     dropout: float = 0.5
     grad_clip: float = 0.0
+    branch_gamma: float = 0.0
     act: str = ""
     se: float = -1.0
     bf16: bool = False
@@ -36,6 +37,11 @@ class TrainConfig:
     device: str = "cpu"
     max_steps: int = 0
     eval_views: str = "1x1"
+
+    @classmethod
+    def filled(cls, d: dict[str, Any]) -> dict[str, Any]:
+        """A saved configuration with the options added since it was written at their defaults."""
+        return {**asdict(cls()), **d}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
@@ -54,8 +60,8 @@ RECIPES: dict[str, dict[str, Any]] = {
                        label_smoothing=0.0, dropout=0.5, bf16=True),
     "paper-k400": dict(frames=16, size=224, epochs=150, batch_size=64, lr=0.1, weight_decay=5e-5, warmup_epochs=35,
                        label_smoothing=0.0, dropout=0.5, bf16=True),
-    "proxy": dict(frames=8, size=56, epochs=8, batch_size=16, lr=0.1, weight_decay=5e-5, warmup_epochs=1,
-                  label_smoothing=0.1, dropout=0.3, bf16=False),
+    "proxy": dict(frames=8, size=40, epochs=3, batch_size=16, lr=0.025, weight_decay=5e-5, warmup_epochs=0.3,
+                  label_smoothing=0.0, dropout=0.5, branch_gamma=0.1, bf16=False),
 }
 
 

@@ -19,16 +19,15 @@ import numpy as np
 import pandas as pd
 
 from .cost import macs, params
+from .data.generate import MOTION_SETTINGS
 from .recipe import TrainConfig
 from .scores import homo_entr, st_entr
 from .spec import ArchSpec, SpecError
 
-# The motion-dominated benchmark of notebooks 03 and 04: the ten pure-motion classes of something-like (each pair
-# differs only in the order of frames) in a plain scene, and the proxy-scale size and training length, calibrated
-# so that a 0.01-0.05-GMAC net learns it (well above chance, far from saturation) in about a minute per run
-# on 2 CPU cores.
-_MOTION_SETTINGS = {"classes": "10", "noise": "0.02", "clutter": "0", "distractors": "0", "jitter": "0",
-                    "object_size": "0.3,0.45"}
+# The motion-dominated benchmark of notebooks 03 and 04: the `motion` generator's settings (the ten pure-motion
+# classes of something-like, each pair differing only in the order of frames, in a plain scene) at something-like's
+# 96x128 frames, and the proxy-scale size and training length of those notebooks.
+_MOTION_SETTINGS = {k: v for k, v in MOTION_SETTINGS.items() if k not in ("height", "width")}
 MOTION: dict[str, Any] = {"overrides": _MOTION_SETTINGS, "classes": int(_MOTION_SETTINGS["classes"]),
                           "videos": 2000, "epochs": 2}
 
@@ -85,8 +84,10 @@ def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: 
         model, _ = load_checkpoint(run_dir / "last.pt")
         row = {**describe(model.spec), "data": data, "seed": cfg.seed, "epochs": cfg.epochs, **sizes,
                "train_top1": metrics["train_top1"], "train_loss": metrics["train_loss"],
-               "val_top1": metrics["val_top1"],
+               "val_top1": metrics["val_top1"], "collapsed": metrics["collapsed"],
+               "collapse_reason": metrics["collapse_reason"], "train_logit_std": metrics["train_logit_std"],
                "seconds": sum(h["seconds"] for h in json.loads((run_dir / "metrics.json").read_text())),
+               "curve": read_curve(run_dir),
                "recipe": asdict(cfg), "spec": model.spec.to_dict(), **(extra or {})}
     missing = [v for v in views if f"top1[{Views.parse(v).name}]" not in row]  # new views of a finished run
     if not missing and done.is_file():
@@ -107,6 +108,54 @@ def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: 
     return row
 
 
+def read_curve(run_dir: str | Path) -> list[list[float]]:
+    """A run's training-loss curve, [[step, mean loss of the last `CURVE_EVERY` steps], ...] ([] if none)."""
+    path = Path(run_dir) / "curve.csv"
+    if not path.is_file():
+        return []
+    return [[int(a), float(b)] for a, b in (line.split(",") for line in path.read_text().splitlines()[1:])]
+
+
+def train_grid(run_root: str | Path, cfg: TrainConfig, nets: dict[str, ArchSpec],
+               seeds: list[int] | dict[str, list[int]], data: str,
+               data_root: str | Path | None, views: list[str], *, cache_dir: str | Path | None = None,
+               processes: int = 1) -> pd.DataFrame:
+    """`train_and_test` for every (net, seed) (`seeds` for every net, or per net): run folders
+    `run_root/<net>/seed<s>` (the net's name made
+    file-safe); one row per run, in (net, seed) order, with the net's key under "net". Finished runs are read
+    back, interrupted ones resumed. `processes` > 1 trains that many runs at a time, each in its own process
+    with one compute thread (on 2 cores, two 1-thread runs train ~1.3x more clips/s than one 2-thread run);
+    runs are started seed by seed, so an interrupted grid has every net at its first seeds."""
+    per_net = seeds if isinstance(seeds, dict) else {net: seeds for net in nets}
+    jobs = []
+    for s in sorted({s for net in nets for s in per_net[net]}):
+        for net, spec in nets.items():
+            if s not in per_net[net]:
+                continue
+            folder = "".join(c if c.isalnum() or c in "-_." else "-" for c in net)
+            jobs.append((net, s, (Path(run_root) / folder / f"seed{s}", replace(cfg, seed=s), spec, data,
+                                  data_root, views, cache_dir)))
+    if processes > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(processes, initializer=_one_thread) as pool:
+            results = pool.starmap(_run, [j[2] for j in jobs], chunksize=1)
+    else:
+        results = [_run(*j[2]) for j in jobs]
+    rows = {(net, s): {"net": net, **row} for (net, s, _), row in zip(jobs, results, strict=True)}
+    return pd.DataFrame([rows[net, s] for net in nets for s in per_net[net]])
+
+
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _run(run_dir, cfg, spec, data, data_root, views, cache_dir) -> dict[str, Any]:
+    return train_and_test(run_dir, cfg, spec, data, data_root, views, cache_dir=cache_dir)
+
+
 _MACHINE = ("device", "workers")  # where a run executed, not what it computed
 
 
@@ -123,13 +172,14 @@ def _check_same_run(path: Path, row: dict[str, Any], spec: ArchSpec, cfg: TrainC
         return d
 
     def recipe(d: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in json.loads(json.dumps(d)).items() if k not in _MACHINE}
+        return {k: v for k, v in json.loads(json.dumps(TrainConfig.filled(d))).items() if k not in _MACHINE}
 
     if net(row["spec"]) != net(spec.to_dict()):
         raise ValueError(f"{path} is a run of another network than {spec.name!r}; delete its folder or use "
                          "another runs_dir")
-    if recipe(row["recipe"]) != recipe(asdict(cfg)):
-        diff = sorted(k for k, v in recipe(asdict(cfg)).items() if row["recipe"].get(k) != v)
+    was, now = recipe(row["recipe"]), recipe(asdict(cfg))
+    if was != now:
+        diff = sorted(k for k, v in now.items() if was.get(k) != v)
         raise ValueError(f"{path} was trained with another recipe ({', '.join(diff)} differ); delete its folder "
                          "or use another runs_dir")
     changed = [k for k, v in sizes.items() if k in row and row[k] != v]
@@ -139,10 +189,16 @@ def _check_same_run(path: Path, row: dict[str, Any], spec: ArchSpec, cfg: TrainC
 
 
 def mean_std(rows: list[dict[str, Any]] | pd.DataFrame, by: list[str], metrics: list[str]) -> pd.DataFrame:
-    """Mean, standard deviation (ddof=1) and count of `metrics` per group."""
+    """Mean, standard deviation (ddof=1) and count (`runs`) of `metrics` per group, over the runs that did not
+    collapse; `collapsed` counts the runs left out (rows without the flag count as not collapsed)."""
     df = pd.DataFrame(rows)
-    g = df.groupby(by, sort=False)[metrics]
+    bad = df["collapsed"].fillna(False).astype(bool) if "collapsed" in df else pd.Series(False, index=df.index)
+    g = df[~bad].groupby(by, sort=False)[metrics]
     out = g.mean().add_suffix("_mean").join(g.std(ddof=1).add_suffix("_std")).join(g.size().rename("runs"))
+    lost = df.assign(collapsed=bad).groupby(by, sort=False)["collapsed"].sum()
+    out = out.join(lost, how="outer")
+    out["runs"] = out["runs"].fillna(0).astype(int)
+    out["collapsed"] = out["collapsed"].fillna(0).astype(int)
     return out.reset_index()
 
 

@@ -11,6 +11,9 @@ Never lose work: `last.pt` is written atomically (temp file + rename) after ever
 SIGTERM arrives (then the run stops after the current step); `--resume` continues from it exactly -- model,
 optimizer, step, RNG states, the data order of the interrupted epoch -- so a resumed CPU run reproduces the
 uninterrupted one's metrics. A non-finite loss stops the run with a message and keeps the last good checkpoint.
+Checkpoints hold tensors and plain containers only and are read with `torch.load(weights_only=True)`, so a
+crafted file cannot run code (`read_checkpoint`); `best_weights.pt` + `.json` hold the best net alone
+(`e3dlib.model.load_weights`). Each finished run is checked for a collapse (`collapse_check`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import csv
 import json
 import math
 import os
+import pickle
 import random
+import re
 import signal
 import sys
 import time
@@ -36,9 +41,25 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
 from .data.datasets import collate
-from .model import build_model
+from .model import build_model, save_weights
 from .recipe import RECIPES, TrainConfig, TrainError, with_recipe  # noqa: F401 (re-exported)
-from .spec import ArchSpec
+from .spec import ArchSpec, SpecError
+
+CURVE_EVERY = 25  # steps per point of the training-loss curve (state["curve"], curve.csv)
+
+
+def collapse_check(train_loss: float, num_classes: int, logit_std: float, *, margin: float = 0.05,
+                   min_logit_std: float = 0.05) -> str | None:
+    """Why a finished run counts as collapsed, or None: its training loss is within `margin` nats of ln K (the
+    loss of a constant uniform prediction, with or without label smoothing: the plateau), or its logits barely
+    vary between clips (mean over classes of the per-batch standard deviation below `min_logit_std`: dead units,
+    a constant prediction). Studies flag such runs and never average them silently."""
+    if train_loss > math.log(num_classes) - margin:
+        return (f"plateau: training loss {train_loss:.3f} within {margin} of ln {num_classes} = "
+                f"{math.log(num_classes):.3f}")
+    if logit_std < min_logit_std:
+        return f"constant logits: their std over clips is {logit_std:.3g} < {min_logit_std}"
+    return None
 
 
 def lr_at(step: int, total_steps: int, warmup_steps: int, base_lr: float) -> float:
@@ -140,7 +161,11 @@ def save_atomic(obj: Any, path: Path) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    s = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """The Python, NumPy, torch (and CUDA) RNG states as tensors and plain containers (weights-only loadable)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    s = {"python": random.getstate(), "torch": torch.get_rng_state(),
+         "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                   "has_gauss": int(has_gauss), "gauss": float(gauss)}}
     if torch.cuda.is_available():
         s["cuda"] = torch.cuda.get_rng_state_all()
     return s
@@ -148,10 +173,34 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(s: dict[str, Any]) -> None:
     random.setstate(s["python"])
-    np.random.set_state(s["numpy"])
+    n = s["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
     torch.set_rng_state(s["torch"])
     if "cuda" in s and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(s["cuda"])
+
+
+def read_checkpoint(path: str | Path, device: str | torch.device = "cpu", *, trust: bool = False) -> dict[str, Any]:
+    """A checkpoint's contents, read with `torch.load(weights_only=True)`: tensors and plain containers only, so a
+    crafted file cannot run code. Files that need full unpickling (e3dlib before weights-only checkpoints, other
+    programs) are refused unless `trust` (`--trust-checkpoint`): only for files you made yourself."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such checkpoint")
+    try:
+        ck = torch.load(p, map_location=device, weights_only=not trust)
+    except pickle.UnpicklingError as e:
+        wanted = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if wanted is None or trust:
+            raise TrainError(f"{p}: not a readable checkpoint (corrupt, truncated or not a torch file)") from None
+        raise TrainError(f"{p}: holds objects other than tensors and plain containers ({wanted.group(1)}: an older "
+                         "e3dlib checkpoint or another program's file), and loading it could run code; if you wrote "
+                         "it yourself, pass --trust-checkpoint") from None
+    except (RuntimeError, EOFError, ValueError, OSError, AttributeError, ImportError, TypeError):
+        raise TrainError(f"{p}: not a readable checkpoint (corrupt, truncated or not a torch file)") from None
+    if not isinstance(ck, dict):
+        raise TrainError(f"{p}: not an e3dlib checkpoint (a {type(ck).__name__}, not a dict)")
+    return ck
 
 
 # --- the loop ------------------------------------------------------------------------------------------------
@@ -171,11 +220,13 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset | None, out: str | Path, *,
           resume: bool = False, num_classes: int | None = None, progress: bool | None = None,
-          stop_after_steps: int = 0) -> dict[str, Any]:
+          stop_after_steps: int = 0, trust_checkpoint: bool = False) -> dict[str, Any]:
     """Train `spec` on `train_set` ((clip (C,T,H,W), label) items); evaluate on `val_set` each epoch.
 
-    Writes out/last.pt, out/best.pt, out/metrics.csv, out/metrics.json and out/run.json; returns the last
-    epoch's metrics and, under "model", the trained module. `stop_after_steps` simulates an interruption.
+    Writes out/last.pt, out/best.pt, out/best_weights.pt (+ .json: the net alone), out/metrics.csv,
+    out/metrics.json, out/curve.csv (training loss every `CURVE_EVERY` steps) and out/run.json; returns the last
+    epoch's metrics and, under "model", the trained module. `stop_after_steps` simulates an interruption;
+    `trust_checkpoint` lets `resume` read a checkpoint that is not weights-only (see `read_checkpoint`).
     """
     out = Path(out)
     d = init_distributed(cfg.device)
@@ -191,7 +242,7 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     overrides = {k: v for k, v in (("act", cfg.act or None), ("se", None if cfg.se < 0 else cfg.se)) if v is not None}
     model = build_model(spec.with_input(cfg.frames, cfg.size), num_classes=num_classes, dropout=cfg.dropout,
-                        **overrides).to(dev)
+                        branch_gamma=cfg.branch_gamma, **overrides).to(dev)
     if d.world > 1 and dev.type == "cuda":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     memory_format = torch.channels_last_3d if cfg.channels_last else torch.contiguous_format
@@ -210,16 +261,21 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
     total = cfg.epochs * steps_per_epoch
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
 
-    state = {"epoch": 0, "step": 0, "batch_in_epoch": 0, "best_top1": -1.0, "history": []}
+    state = {"epoch": 0, "step": 0, "batch_in_epoch": 0, "best_top1": -1.0, "history": [], "curve": []}
     if resume:
-        ck = torch.load(last, map_location=dev, weights_only=False)
-        if ck["config"] != asdict(cfg):
-            changed = sorted(k for k in ck["config"] if ck["config"][k] != asdict(cfg).get(k))
+        ck = read_checkpoint(last, dev, trust=trust_checkpoint)
+        _check_keys(last, ck, ("model", "optimizer", "state", "rng", "config", "arch"))
+        if _net_of(ck["arch"]) != _net_of(_unwrap(model).spec.to_dict()):
+            raise TrainError(f"{last} was trained for arch {ck['arch'].get('name')!r}, not {spec.name!r}; "
+                             "resume with the same --arch or choose another --out")
+        saved = TrainConfig.filled(ck["config"])
+        if saved != asdict(cfg):
+            changed = sorted(k for k in saved if saved[k] != asdict(cfg).get(k))
             raise TrainError(f"{last}: was written with other options ({', '.join(changed)}); "
                              "resume with the same ones")
         _unwrap(model).load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
-        state = ck["state"]
+        state = {"curve": [], **ck["state"]}
         set_rng_state(ck["rng"])
     if d.world > 1:
         model = nn.parallel.DistributedDataParallel(model, device_ids=[d.local_rank] if dev.type == "cuda" else None)
@@ -242,7 +298,9 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
             loader.generator.manual_seed(cfg.seed * 1000 + epoch)
             model.train()
             t0, seen = time.perf_counter(), 0
-            state.setdefault("partial", [0.0, 0.0, 0.0])  # loss*n, correct, n of this epoch on this rank
+            # loss*n, correct, n, sum of per-batch logit std, batches: this epoch on this rank
+            part = state.setdefault("partial", [0.0, 0.0, 0.0, 0.0, 0.0])
+            part.extend([0.0] * (5 - len(part)))  # checkpoints written before the logit std was tracked
             bar = tqdm(loader, total=steps_per_epoch - state["batch_in_epoch"], disable=not show, leave=False,
                        desc=f"epoch {epoch + 1}/{cfg.epochs}", mininterval=1.0)
             for batch in bar:
@@ -265,12 +323,19 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
                     nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 opt.step()
                 n = y.numel()
-                part = state["partial"]
                 part[0] += loss.item() * n
                 part[1] += (logits.argmax(1) == y).sum().item()
                 part[2] += n
+                part[3] += logits.detach().float().std(0).mean().item() if n > 1 else 0.0
+                part[4] += 1
+                window = state.setdefault("window", [0.0, 0])
+                window[0] += loss.item()
+                window[1] += 1
                 state["step"] += 1
                 state["batch_in_epoch"] += 1
+                if state["step"] % CURVE_EVERY == 0:  # the training curve: mean loss of the last CURVE_EVERY steps
+                    state["curve"].append([state["step"], window[0] / window[1]])
+                    state["window"] = [0.0, 0]
                 seen += n
                 bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.4f}",
                                 clips_s=f"{seen * d.world / (time.perf_counter() - t0):.1f}")
@@ -285,10 +350,14 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
                     print(f"stopped by {why} at epoch {epoch + 1}, step {state['step']}; checkpoint {last}; "
                           f"continue with --resume", file=sys.stderr)
                 return {"interrupted": why, **state, "model": _unwrap(model)}
-            totals = _all_reduce(np.array(state.pop("partial")), d)
+            totals = [float(v) for v in _all_reduce(np.array(state.pop("partial")), d)]
             metrics = {"epoch": epoch + 1, "step": state["step"], "lr": lr_at(state["step"], total, warmup, cfg.lr),
                        "train_loss": totals[0] / max(1, totals[2]), "train_top1": totals[1] / max(1, totals[2]),
-                       "train_clips": int(totals[2]), "seconds": time.perf_counter() - t0}
+                       "train_clips": int(totals[2]), "train_logit_std": totals[3] / max(1, totals[4]),
+                       "seconds": time.perf_counter() - t0}
+            why = collapse_check(metrics["train_loss"], num_classes or _unwrap(model).spec.num_classes,
+                                 metrics["train_logit_std"])
+            metrics.update(collapsed=why is not None, collapse_reason=why)
             if val_set is not None:
                 from .evaluate import evaluate_model
 
@@ -302,9 +371,10 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
             improved = top1 > state["best_top1"]
             state["best_top1"] = max(top1, state["best_top1"])
             if d.main:
-                _write_metrics(out, state["history"])
+                _write_metrics(out, state["history"], state["curve"])
                 if improved:
                     _save(out / "best.pt", model, opt, state, cfg)
+                    save_weights(_unwrap(model), out / "best_weights.pt")
                 _save(last, model, opt, state, cfg)
             if stop.requested or cfg.max_steps and state["step"] >= cfg.max_steps:
                 break
@@ -330,7 +400,7 @@ def _save(path: Path, model: nn.Module, opt: torch.optim.Optimizer, state: dict,
                  "config": asdict(cfg), "arch": m.spec.to_dict()}, path)
 
 
-def _write_metrics(out: Path, history: list[dict[str, Any]]) -> None:
+def _write_metrics(out: Path, history: list[dict[str, Any]], curve: list[list[float]]) -> None:
     keys = list(dict.fromkeys(k for h in history for k in h))
     tmp = out / "metrics.csv.tmp"
     with open(tmp, "w", newline="") as f:
@@ -339,16 +409,29 @@ def _write_metrics(out: Path, history: list[dict[str, Any]]) -> None:
         w.writerows(history)
     os.replace(tmp, out / "metrics.csv")
     (out / "metrics.json").write_text(json.dumps(history, indent=2) + "\n")
+    (out / "curve.csv").write_text("step,loss\n" + "".join(f"{int(st)},{v:.6g}\n" for st, v in curve))
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """The trained network stored in a checkpoint (architecture from the checkpoint itself) and the
-    training configuration it was trained with, from one read of the file."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: no such checkpoint")
-    ck = torch.load(p, map_location=device, weights_only=False)
-    spec = ArchSpec.from_dict(ck["arch"])
-    model = build_model(spec, dropout=ck["config"].get("dropout", 0.5))
-    model.load_state_dict(ck["model"])
+def load_checkpoint(path: str | Path, device: str = "cpu", *, trust: bool = False) -> tuple[nn.Module, dict[str, Any]]:
+    """The trained network stored in a training checkpoint (architecture from the checkpoint itself) and the
+    training configuration it was trained with, from one (weights-only) read of the file."""
+    ck = read_checkpoint(path, device, trust=trust)
+    _check_keys(Path(path), ck, ("model", "config", "arch"))
+    try:
+        spec = ArchSpec.from_dict(ck["arch"])
+        model = build_model(spec, dropout=ck["config"].get("dropout", 0.5))
+        model.load_state_dict(ck["model"])
+    except (SpecError, RuntimeError, TypeError, KeyError, AttributeError) as e:
+        raise TrainError(f"{path}: its weights do not fit its architecture ({str(e).splitlines()[0][:160]})") from None
     return model.to(device).eval(), ck["config"]
+
+
+def _check_keys(path: Path, ck: dict[str, Any], keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if k not in ck]
+    if missing:
+        raise TrainError(f"{path}: not an e3dlib training checkpoint (no {', '.join(missing)})")
+
+
+def _net_of(arch: dict[str, Any]) -> dict[str, Any]:
+    """An architecture dict without what a run may change (name, input size)."""
+    return {k: v for k, v in arch.items() if k not in ("name", "frames", "size")}

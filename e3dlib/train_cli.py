@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
@@ -12,18 +13,18 @@ from .archfile import load_arch
 from .recipe import RECIPES, TrainConfig, TrainError, with_recipe
 
 
-def _datasets(cfg: TrainConfig, data_root: str | None, views: str):
+def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: str | None = None):
     from .data.datasets import build_dataset
     from .data.layouts import DataError, available_splits, parse_source
     from .data.transforms import ClipConfig, Views
 
     clip = ClipConfig(frames=cfg.frames, crop=cfg.size)
-    train_set = build_dataset(cfg.data, "train", clip, seed=cfg.seed, root=data_root)
+    train_set = build_dataset(cfg.data, "train", clip, seed=cfg.seed, root=data_root, cache_dir=cache_dir)
     src = parse_source(cfg.data, data_root)
     val_set = None
     if "val" in available_splits(src):
         val_set = build_dataset(cfg.data, "val", clip, train=False, views=Views.parse(views), seed=cfg.seed,
-                                root=data_root)
+                                root=data_root, cache_dir=cache_dir)
     if len(train_set) == 0:
         raise DataError(f"{cfg.data}: the train split has no readable videos")
     return train_set, val_set
@@ -38,12 +39,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
     cfg = replace(cfg, **given)
     spec = load_arch(cfg.arch)
-    train_set, val_set = _datasets(cfg, args.data_root, cfg.eval_views)
+    train_set, val_set = _datasets(cfg, args.data_root, cfg.eval_views, args.cache_dir)
     result = train(cfg, spec, train_set, val_set, args.out, resume=args.resume, num_classes=train_set.num_classes,
-                   progress=not args.no_progress)
+                   progress=not args.no_progress, trust_checkpoint=args.trust_checkpoint)
     result.pop("model", None)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "history"}))
+    elif not result.get("interrupted"):
+        val = f", val top-1 {result['val_top1']:.4f}" if "val_top1" in result else ""
+        print(f"{args.out}: {result.get('epoch', 0)} epochs, train loss {result.get('train_loss', float('nan')):.4f}, "
+              f"train top-1 {result.get('train_top1', float('nan')):.4f}{val}")
+    if result.get("collapsed"):
+        print(f"warning: {args.out}: the run collapsed ({result['collapse_reason']}); do not average it into a study",
+              file=sys.stderr)
     return 0 if not result.get("interrupted") else 130
 
 
@@ -54,7 +62,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .train import load_checkpoint
 
     ckpt = Path(args.checkpoint)
-    model, cfg = load_checkpoint(ckpt, args.device)
+    model, cfg = load_checkpoint(ckpt, args.device, trust=args.trust_checkpoint)
     views = Views.parse(args.views)
     ds = build_dataset(args.data or cfg["data"], args.split, ClipConfig(frames=cfg["frames"], crop=cfg["size"]),
                        train=False, views=views, root=args.data_root)
@@ -77,13 +85,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def add_train_parsers(sub: Any) -> None:
     t = sub.add_parser("train", help="train an architecture on a dataset (torchrun-aware)")
     t.add_argument("--arch", help="preset name, JSON spec or TinyNAS file (default e3d-s)")
-    t.add_argument("--data", help="something-like | kinetics-like | ssv1:ROOT | ssv2:ROOT | k400:ROOT | folder:ROOT")
+    t.add_argument("--data", help="something-like | motion | kinetics-like (generated, under --data-root) | "
+                   "motion:DIR (= ssv2:DIR) | ssv1:ROOT | ssv2:ROOT | k400:ROOT | folder:ROOT")
+    t.add_argument("--cache-dir", help="keep every decoded video as a uint8 .npy file here (memory-mapped on later "
+                   "epochs, so epochs are not bound by decoding)")
     t.add_argument("--data-root", help="where generated benchmarks live (default $E3D_DATA_ROOT or data/generated)")
     t.add_argument("--recipe", choices=list(RECIPES), help="preset hyper-parameters; explicit options override")
     t.add_argument("--out", required=True, help="run folder: last.pt, best.pt, metrics.csv, run.json")
     t.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--trust-checkpoint", action="store_true",
+                   help="read a checkpoint that is not weights-only (written by an older e3dlib): "
+                   "unpickling can run code, so only for files you made yourself")
     defaults = asdict(TrainConfig())
     for f in fields(TrainConfig):
         if f.name in ("arch", "data"):
@@ -107,4 +121,7 @@ def add_train_parsers(sub: Any) -> None:
     e.add_argument("--device", default="cpu")
     e.add_argument("--json", action="store_true")
     e.add_argument("--no-progress", action="store_true")
+    e.add_argument("--trust-checkpoint", action="store_true",
+                   help="read a checkpoint that is not weights-only (written by an older e3dlib): "
+                   "unpickling can run code, so only for files you made yourself")
     e.set_defaults(func=cmd_evaluate)

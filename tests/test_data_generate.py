@@ -129,3 +129,24 @@ def test_data_written_before_a_setting_existed_is_kept(something):
     del old["config"]["classes"]  # as written before `classes` was a setting
     manifest.write_text(json.dumps(old))
     assert generate("something-like", something, 10, seed=3, cfg=S_CFG, progress=False)["kept"] == 10
+
+
+
+def test_motion_kind_is_the_studies_benchmark_in_the_ssv2_layout(tmp_path, capsys):
+    from e3dlib.data.generate import MOTION_SETTINGS
+
+    cfg = make_config("motion")
+    assert (cfg.classes, cfg.height, cfg.width, cfg.clutter, cfg.distractors) == (10, 48, 64, 0, 0)
+    assert int(MOTION_SETTINGS["classes"]) == cfg.classes
+    assert make_config("motion", {"height": "32"}).height == 32  # the presets are defaults, not locks
+    out = tmp_path / "motion"
+    small = {"frames": "8", "height": "32", "width": "32"}
+    assert main(["data", "generate", "motion", "--out", str(out), "--videos", "20", "--seed", "1", "--workers", "1",
+                 "--quiet", *[a for k, v in small.items() for a in ("--set", f"{k}={v}")]]) == 0
+    assert f"read it as ssv2:{out}" in capsys.readouterr().out
+    train = load_annotations("motion", "train", root=tmp_path)  # the generated name, under a data root
+    assert train.classes == SOMETHING_CLASSES[:10] and len(train) == 16
+    assert len(load_annotations(f"ssv2:{out}", "val")) == 2
+    assert train.flip_pairs == {0: 1, 1: 0, 6: 7, 7: 6}
+    clip, label = render_something(make_config("motion", small), 1, 0, train.records[0].label)
+    assert read_clip(train.records[0].path).shape == clip.shape == (8, 32, 32, 3)

@@ -66,3 +66,29 @@ def test_make_benchmark_is_the_motion_subset(tmp_path):
     train = load_annotations(f"ssv2:{root / 'something-like'}", "train")
     assert train.classes == SOMETHING_CLASSES[:MOTION["classes"]] and len(train) == 16
     assert make_benchmark(tmp_path, 20, workers=1) == root  # idempotent: the same settings are accepted
+
+
+def test_mean_std_leaves_collapsed_runs_out_and_counts_them():
+    rows = [{"net": "a", "acc": 0.5, "collapsed": False}, {"net": "a", "acc": 0.1, "collapsed": True},
+            {"net": "a", "acc": 0.7, "collapsed": False}, {"net": "b", "acc": 0.1, "collapsed": True}]
+    s = mean_std(rows, ["net"], ["acc"]).set_index("net")
+    assert s.loc["a", "acc_mean"] == pytest.approx(0.6) and (s.loc["a", "runs"], s.loc["a", "collapsed"]) == (2, 1)
+    assert np.isnan(s.loc["b", "acc_mean"]) and (s.loc["b", "runs"], s.loc["b", "collapsed"]) == (0, 1)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_train_grid_runs_every_net_and_seed_once(tmp_path, processes):
+    from e3dlib.study import train_grid
+
+    root = tmp_path / "data"
+    assert main(["data", "generate", "motion", "--out", str(root / "motion"), "--videos", "20", "--workers", "1",
+                 "--quiet", "--set", "frames=8", "--set", "height=32", "--set", "width=32"]) == 0
+    cfg = TrainConfig(frames=4, size=24, epochs=1, batch_size=8, workers=0)
+    nets = {"tiny a": PRESETS["e3d-initial"], "b": scale_width(PRESETS["e3d-initial"], 0.5)}
+    df = train_grid(tmp_path / "runs", cfg, nets, {"tiny a": [0, 1], "b": [3]}, "motion", root, ["1x1"],
+                    processes=processes)
+    assert list(zip(df["net"], df["seed"], strict=True)) == [("tiny a", 0), ("tiny a", 1), ("b", 3)]
+    assert (tmp_path / "runs" / "tiny-a" / "seed1" / "result.json").is_file()
+    assert {"collapsed", "curve", "top1[1-Center]"} <= set(df.columns)
+    again = train_grid(tmp_path / "runs", cfg, nets, {"tiny a": [0, 1], "b": [3]}, "motion", root, ["1x1"])
+    assert again.drop(columns="curve").equals(df.drop(columns="curve"))

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from train_helpers import TINY, Bright
@@ -41,15 +42,15 @@ def test_kill_and_resume_reproduces_the_uninterrupted_run(tmp_path):
     a = json.loads((ref / "metrics.json").read_text())
     b = json.loads((cut / "metrics.json").read_text())
     assert strip_time(a) == strip_time(b)
-    wa = torch.load(ref / "last.pt", weights_only=False)["model"]
-    wb = torch.load(cut / "last.pt", weights_only=False)["model"]
+    wa = torch.load(ref / "last.pt", weights_only=True)["model"]
+    wb = torch.load(cut / "last.pt", weights_only=True)["model"]
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     cfg = TrainConfig(**{**CFG.__dict__, "epochs": 1})
     train(cfg, TINY, Bright(), None, tmp_path, num_classes=3, progress=False)
-    good = torch.load(tmp_path / "last.pt", weights_only=False)["model"]
+    good = torch.load(tmp_path / "last.pt", weights_only=True)["model"]
     cfg2 = TrainConfig(**{**CFG.__dict__, "epochs": 2})
     with pytest.raises(TrainError, match="other options"):
         train(cfg2, TINY, Bright(nan_at=5), None, tmp_path, num_classes=3, progress=False, resume=True)
@@ -57,7 +58,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     with pytest.raises(TrainError, match="non-finite loss"):
         train(cfg, TINY, Bright(nan_at=5), None, bad, num_classes=3, progress=False)
     assert not (bad / "last.pt").exists()
-    assert all(torch.equal(good[k], torch.load(tmp_path / "last.pt", weights_only=False)["model"][k]) for k in good)
+    assert all(torch.equal(good[k], torch.load(tmp_path / "last.pt", weights_only=True)["model"][k]) for k in good)
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
@@ -119,3 +120,81 @@ def test_evaluation_refuses_unlabelled_splits():
 
     with pytest.raises(ValueError, match="no labels"):
         evaluate_model(build_model(TINY, num_classes=3), Unlabelled(4), batch_size=2)
+
+
+def test_collapse_check_names_the_plateau_and_constant_logits():
+    import math
+
+    from e3dlib.train import collapse_check
+
+    assert collapse_check(1.2, 10, 2.0) is None
+    assert "plateau" in collapse_check(math.log(10) - 0.01, 10, 2.0)
+    assert "plateau" in collapse_check(math.log(3) + 0.2, 3, 2.0)  # above ln K counts too
+    assert "constant logits" in collapse_check(1.2, 10, 0.01)
+    assert collapse_check(math.log(10) - 0.06, 10, 1.0) is None  # the margin is a parameter
+    assert collapse_check(math.log(10) - 0.06, 10, 1.0, margin=0.1) is not None
+
+
+def test_runs_that_learn_nothing_are_flagged(tmp_path):
+    learned = train(TrainConfig(**{**CFG.__dict__, "lr": 0.5, "epochs": 4}), TINY, Bright(), None, tmp_path / "a",
+                    num_classes=3, progress=False)
+    assert learned["collapsed"] is False and learned["collapse_reason"] is None and learned["train_logit_std"] > 0.05
+    frozen = train(TrainConfig(**{**CFG.__dict__, "lr": 1e-9}), TINY, Bright(), None, tmp_path / "b", num_classes=3,
+                   progress=False)
+    assert frozen["collapsed"] is True and frozen["collapse_reason"].startswith("plateau")
+    assert json.loads((tmp_path / "b" / "metrics.json").read_text())[-1]["collapsed"] is True
+
+
+class _Evil:
+    """Unpickling this creates a file: what a crafted checkpoint could do to a full `torch.load`."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (str(self.target), "w"))
+
+
+def test_checkpoints_are_weights_only_and_crafted_ones_cannot_run_code(tmp_path):
+    from e3dlib.model import load_weights
+    from e3dlib.train import load_checkpoint
+
+    train(CFG, TINY, Bright(), None, tmp_path / "run", num_classes=3, progress=False)
+    for name in ("last.pt", "best.pt", "best_weights.pt"):
+        torch.load(tmp_path / "run" / name, weights_only=True)  # tensors and plain containers only
+    net, _ = load_checkpoint(tmp_path / "run" / "last.pt")
+    alone = load_weights(tmp_path / "run" / "best_weights.pt")
+    x = torch.randn(2, 3, 4, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(alone(x), load_checkpoint(tmp_path / "run" / "best.pt")[0](x))
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": _Evil(tmp_path / "pwned"), "config": {}, "arch": {}}, evil)
+    with pytest.raises(TrainError, match="--trust-checkpoint"):
+        load_checkpoint(evil)
+    train(CFG, TINY, Bright(), None, tmp_path / "run2", num_classes=3, progress=False, stop_after_steps=1)
+    (tmp_path / "run2" / "last.pt").write_bytes(evil.read_bytes())
+    with pytest.raises(TrainError, match=r"io.open: .*--trust-checkpoint"):
+        train(CFG, TINY, Bright(), None, tmp_path / "run2", num_classes=3, progress=False, resume=True)
+    assert not (tmp_path / "pwned").exists()
+    good = (tmp_path / "run" / "last.pt").read_bytes()
+    for name, data in (("junk.pt", b"not a checkpoint at all"), ("cut.pt", good[: len(good) // 2])):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(TrainError, match=f"{name}: not a readable checkpoint"):
+            load_checkpoint(tmp_path / name)
+    torch.save([1, 2], tmp_path / "list.pt")
+    with pytest.raises(TrainError, match="not an e3dlib checkpoint"):
+        load_checkpoint(tmp_path / "list.pt")
+    old = tmp_path / "old.pt"  # as e3dlib wrote checkpoints before: NumPy RNG state pickled as an ndarray
+    torch.save({**torch.load(tmp_path / "run" / "last.pt", weights_only=True), "rng": {"numpy": np.zeros(3)}}, old)
+    with pytest.raises(TrainError, match="--trust-checkpoint"):
+        load_checkpoint(old)
+    assert torch.equal(load_checkpoint(old, trust=True)[0](x), net(x))
+
+
+def test_resume_refuses_a_checkpoint_of_another_architecture(tmp_path):
+    from dataclasses import replace
+
+    train(CFG, TINY, Bright(), None, tmp_path, num_classes=3, progress=False, stop_after_steps=2)
+    other = replace(TINY, name="tiny", stages=(TINY.stages[0], replace(TINY.stages[1], depth=1)))
+    with pytest.raises(TrainError, match="was trained for arch 'tiny', not 'tiny'"):
+        train(CFG, other, Bright(), None, tmp_path, num_classes=3, progress=False, resume=True)

@@ -37,3 +37,21 @@ def test_bad_arguments_are_one_line_exit_2(args, message, tmp_path, capsys):
     assert main([a.replace("{tmp}", str(tmp_path)) for a in args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_on_the_motion_benchmark_with_the_proxy_recipe(tmp_path, capsys):
+    bench = tmp_path / "motion"
+    assert main(["data", "generate", "motion", "--out", str(bench), "--videos", "20", "--workers", "1", "--quiet",
+                 "--set", "frames=8", "--set", "height=32", "--set", "width=32"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "run"
+    assert main(["train", "--arch", "e3d-initial", "--data", f"motion:{bench}", "--recipe", "proxy", "--frames", "4",
+                 "--size", "24", "--epochs", "1", "--batch-size", "8", "--workers", "0", "--cache-dir",
+                 str(tmp_path / "cache"), "--out", str(out), "--no-progress", "--json"]) == 0
+    res = capsys.readouterr()
+    final = json.loads(res.out.strip().splitlines()[-1])
+    assert final["collapsed"] is True and final["collapse_reason"].startswith("plateau")  # 2 steps learn nothing
+    assert "the run collapsed" in res.err and len(res.err.strip().splitlines()) == 1
+    run = json.loads((out / "run.json").read_text())["config"]
+    assert (run["lr"], run["branch_gamma"], run["data"]) == (0.025, 0.1, f"motion:{bench}")
+    assert any((tmp_path / "cache").iterdir())  # decoded once into the uint8 cache

@@ -1,6 +1,6 @@
 """`python -m e3dlib data ...`: generate the synthetic benchmarks, inspect any source.
 
-    data generate something-like|kinetics-like [--out DIR] --videos N [--seed S] [--workers W] [--flat]
+    data generate something-like|motion|kinetics-like [--out DIR] --videos N [--seed S] [--workers W] [--flat]
                   [--set KEY=VALUE ...]
     data inspect ssv1:ROOT|ssv2:ROOT|k400:ROOT|folder:ROOT|something-like|kinetics-like [--json]
                  [--split S ...] [--limit N] [--workers W]
@@ -48,7 +48,8 @@ def add_data_parser(sub) -> None:
     d = sub.add_parser("data", help="generate synthetic video benchmarks; inspect video datasets",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     dsub = d.add_subparsers(dest="data_command", metavar="{generate,inspect}", parser_class=type(d), required=True)
-    g = dsub.add_parser("generate", help="write something-like (SSv2 layout) or kinetics-like (K400 layout) videos")
+    g = dsub.add_parser("generate", help="write something-like or motion (SSv2 layout), or kinetics-like (K400 layout) "
+                        "videos")
     g.add_argument("kind", choices=sorted(NAMES))
     g.add_argument("--out", help="output folder (default: $E3D_DATA_ROOT or data/generated, then the kind)")
     g.add_argument("--videos", type=int, required=True, help="number of videos (80%% train, 10%% val, 10%% test)")
@@ -60,7 +61,8 @@ def add_data_parser(sub) -> None:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=cmd_generate)
     i = dsub.add_parser("inspect", help="per split: videos, decodable, skipped (with reasons), classes, frames")
-    i.add_argument("source", help="ssv1:ROOT, ssv2:ROOT, k400:ROOT, folder:ROOT, something-like or kinetics-like")
+    i.add_argument("source", help="ssv1:ROOT, ssv2:ROOT, k400:ROOT, folder:ROOT, something-like, motion, kinetics-like "
+                   "or motion:DIR")
     i.add_argument("--json", action="store_true", help='one JSON object: {"splits": {"train": {"videos": ...}}}')
     i.add_argument("--split", action="append", help="only this split (repeatable; default: all present)")
     i.add_argument("--limit", type=int, help="check an evenly spaced sample of N videos per split")

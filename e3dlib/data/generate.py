@@ -2,6 +2,9 @@
 
     something-like -> Something-Something V2: OUT/20bn-something-something-v2/<id>.webm (VP9) and
                       something-something-v2-{labels,train,validation,test}.json
+    motion         -> the same layout: something-like with `MOTION_SETTINGS` as its defaults (the motion benchmark
+                      of the studies: the ten pure-motion classes, which come in time-reversed pairs, in a plain
+                      scene at 48x64), read back as ssv2:OUT or as the generated name `motion`
     kinetics-like  -> Kinetics-400: OUT/{train,val,test}.csv and
                       OUT/<split>/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4 (H.264; `flat`: OUT/<split>/...)
 
@@ -37,7 +40,18 @@ from .synthetic import (
 from .video import VideoDecodeError, read_clip, write_video
 
 MANIFEST = "e3d-synthetic.json"
-CONFIGS = {"something-like": SomethingConfig, "kinetics-like": KineticsConfig}
+CONFIGS = {"something-like": SomethingConfig, "motion": SomethingConfig, "kinetics-like": KineticsConfig}
+# The motion benchmark's defaults (any of them can still be overridden with --set): the ten pure-motion classes
+# (each pair differs only in the order of its frames), no clutter, distractors or camera shake, large objects,
+# small frames (studies train at 8x40^2 crops; `ClipConfig`'s training scale 46..57 px of the 48-px short side).
+MOTION_SETTINGS = {"classes": "10", "noise": "0.02", "clutter": "0", "distractors": "0", "jitter": "0",
+                   "object_size": "0.3,0.45", "height": "48", "width": "64"}
+PRESET_SETTINGS = {"motion": MOTION_SETTINGS}
+
+
+def is_something(kind: str) -> bool:
+    """Kinds written in the Something-Something V2 layout by `render_something`."""
+    return CONFIGS.get(kind) is SomethingConfig
 
 
 @dataclass(frozen=True)
@@ -70,7 +84,7 @@ def plan(kind: str, n: int, seed: int, cfg: SomethingConfig | KineticsConfig, fl
     items = []
     for i in range(n):
         split, y = split_of(i), label_of(i, len(classes))
-        if kind == "something-like":
+        if is_something(kind):
             key = str(i + 1)
             items.append(Item(i, split, y, f"{SSV2_DIR}/{key}.webm", key))
         else:
@@ -85,11 +99,11 @@ def plan(kind: str, n: int, seed: int, cfg: SomethingConfig | KineticsConfig, fl
 
 
 def class_names(kind: str, cfg: SomethingConfig | KineticsConfig) -> tuple[str, ...]:
-    return SOMETHING_CLASSES[:cfg.classes] if kind == "something-like" else kinetics_classes(cfg.classes)
+    return SOMETHING_CLASSES[:cfg.classes] if is_something(kind) else kinetics_classes(cfg.classes)
 
 
 def render(kind: str, cfg: SomethingConfig | KineticsConfig, seed: int, item: Item) -> np.ndarray:
-    fn = render_something if kind == "something-like" else render_kinetics
+    fn = render_something if is_something(kind) else render_kinetics
     return fn(cfg, seed, item.index, item.label)[0]
 
 
@@ -116,13 +130,14 @@ def _make(job: tuple) -> str:
 
 
 def make_config(kind: str, overrides: dict[str, str] | None = None) -> SomethingConfig | KineticsConfig:
-    """The default configuration of `kind` with fields overridden from strings (e.g. {"noise": "0.1"})."""
+    """The default configuration of `kind` (`PRESET_SETTINGS` applied) with fields overridden from strings
+    (e.g. {"noise": "0.1"})."""
     if kind not in CONFIGS:
         raise DataError(f"unknown synthetic dataset {kind!r}: expected {' or '.join(CONFIGS)}")
     cls = CONFIGS[kind]
     types = {f.name: type(f.default) for f in fields(cls)}
     values = {}
-    for key, text in (overrides or {}).items():
+    for key, text in {**PRESET_SETTINGS.get(kind, {}), **(overrides or {})}.items():
         if key not in types:
             raise DataError(f"{kind} has no setting {key!r} (settings: {', '.join(types)})")
         try:
@@ -144,7 +159,7 @@ def generate(kind: str, out: str | Path, videos: int, seed: int = 0, workers: in
     if videos < 1:
         raise DataError(f"--videos must be >= 1, got {videos}")
     cfg = cfg or make_config(kind)
-    if kind == "something-like" and flat:
+    if is_something(kind) and flat:
         raise DataError("--flat applies to kinetics-like only")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -188,7 +203,7 @@ def _check_manifest(out: Path, manifest: dict) -> None:
         raise DataError(f"{path}:{e.lineno}: malformed JSON ({e.msg})") from None
     old = {k: old.get(k) for k in manifest}
     if isinstance(old["config"], dict):  # settings added since that data was written hold their default values
-        defaults = json.loads(json.dumps(asdict(CONFIGS[manifest["kind"]]())))
+        defaults = json.loads(json.dumps(asdict(make_config(manifest["kind"]))))
         old["config"] = {**{k: v for k, v in defaults.items() if k not in old["config"]}, **old["config"]}
     if json.loads(json.dumps(manifest)) != old:
         diff = [k for k in manifest if json.loads(json.dumps(manifest[k])) != old[k]]
@@ -200,12 +215,12 @@ def _write_annotations(kind: str, out: Path, cfg, items: list[Item]) -> None:
     classes = list(class_names(kind, cfg))
     splits: dict[str, list] = {"train": [], "val": [], "test": []}
     for it in items:
-        if kind == "something-like":
+        if is_something(kind):
             n_obj = classes[it.label].lower().count("something")
             splits[it.split].append((it.key, it.label, ["a shape", "another shape"][:n_obj]))
         else:
             splits[it.split].append((it.key, it.label, it.start, it.end))
-    if kind == "something-like":
+    if is_something(kind):
         write_ssv2(out, classes, splits)
     else:
         write_k400(out, classes, splits)

@@ -13,9 +13,10 @@
                  <split>/<label>/); classes = sorted labels of train.csv
     folder:ROOT  ROOT/<split>/<class>/<video file or JPEG-frame folder>; classes = sorted class folders of all splits
 
-`something-like` and `kinetics-like` name generated data (`python -m e3dlib data generate`): ssv2:DATA/something-like
-and k400:DATA/kinetics-like, DATA = $E3D_DATA_ROOT or data/generated. Splits are "train", "val", "test"
-("validation" is accepted). Listed videos that are not on disk are counted in `Annotations.missing`, not loaded.
+`something-like`, `motion` and `kinetics-like` name generated data (`python -m e3dlib data generate`):
+ssv2:DATA/something-like, ssv2:DATA/motion and k400:DATA/kinetics-like, DATA = $E3D_DATA_ROOT or data/generated;
+`motion:DIR` (or any generated name followed by `:DIR`) reads a generated set at DIR. Splits are "train", "val",
+"test" ("validation" is accepted). Listed videos that are not on disk are counted in `Annotations.missing`, not loaded.
 Malformed or missing annotation files raise `DataError` naming the file (and line or entry).
 """
 
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 KINDS = ("ssv1", "ssv2", "k400", "folder")
-NAMES = {"something-like": "ssv2", "kinetics-like": "k400"}
+NAMES = {"something-like": "ssv2", "motion": "ssv2", "kinetics-like": "k400"}
 SPLITS = ("train", "val", "test")
 VIDEO_EXTS = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".m4v")
 FRAME_EXTS = (".jpg", ".jpeg")
@@ -75,15 +76,17 @@ class Source:
 
 # --- source strings ---------------------------------------------------------------------------------------------
 def data_root() -> Path:
-    """Where `something-like` / `kinetics-like` live: $E3D_DATA_ROOT, else data/generated."""
+    """Where `something-like` / `motion` / `kinetics-like` live: $E3D_DATA_ROOT, else data/generated."""
     return Path(os.environ.get("E3D_DATA_ROOT", "data/generated"))
 
 
 def parse_source(text: str, root: str | Path | None = None) -> Source:
-    """`ssv1:ROOT|ssv2:ROOT|k400:ROOT|folder:ROOT` or a generated name (`something-like`, `kinetics-like`)."""
+    """`ssv1:ROOT|ssv2:ROOT|k400:ROOT|folder:ROOT`, a generated name (`something-like`, `motion`,
+    `kinetics-like`: under the data root) or a generated name with its folder (`motion:DIR` = `ssv2:DIR`)."""
     if text in NAMES:
         return Source(NAMES[text], Path(root) / text if root is not None else data_root() / text)
     kind, sep, path = text.partition(":")
+    kind = NAMES.get(kind, kind)  # `motion:DIR`, `something-like:DIR`: a generated set at DIR, in its layout
     if not sep or kind not in KINDS or not path:
         raise DataError(f"bad data source {text!r}: expected one of {', '.join(k + ':ROOT' for k in KINDS)} "
                         f"or {' / '.join(NAMES)}")

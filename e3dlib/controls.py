@@ -1,0 +1,55 @@
+"""The controls of every trained study: a spatial-only net that cannot see the order of frames, and a temporal
+twin at its FLOPs.
+
+`temporal_control(spec)` sets every kernel's temporal extent to 1 (the stem's conv, the stem's X3D temporal conv
+removed, every stage's depthwise Kt). Every remaining operation then acts on each frame alone (convs, BN, ReLU) or
+on all frames alike (SE's and the head's global average pools), so the network's logits are the same for a clip
+and its time reversal: on the motion benchmark, whose classes come in time-reversed pairs, it cannot beat
+pair-level accuracy (2 x chance). `temporal_twin(spec)` is `spec` itself width-scaled to the control's FLOPs, so
+that "temporal beats spatial" is not read off a difference in compute. The studies train both, and read nothing
+into other differences unless the control stays at pair level and the twin clearly above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .cost import macs
+from .presets import match_flops
+from .spec import ArchSpec
+
+
+def temporal_control(spec: ArchSpec) -> ArchSpec:
+    """`spec` with every kernel's Kt set to 1 (and no stem temporal conv): a net blind to the order of frames."""
+    return replace(spec, name=f"{spec.name}-spatial",
+                   stem=replace(spec.stem, kt=1, temporal_kernel=0),
+                   stages=tuple(replace(s, kt=1) for s in spec.stages))
+
+
+def temporal_twin(spec: ArchSpec) -> ArchSpec:
+    """`spec` (its temporal kernels kept) width-scaled so that its FLOPs ("macs") come closest to those of
+    `temporal_control(spec)`."""
+    twin = match_flops(spec, macs(temporal_control(spec)))
+    return replace(twin, name=f"{spec.name}-twin")
+
+
+def is_temporal(spec: ArchSpec) -> bool:
+    """Whether any kernel of `spec` spans more than one frame."""
+    return spec.stem.kt > 1 or spec.stem.temporal_kernel > 1 or any(s.kt > 1 for s in spec.stages)
+
+
+def reversal_asymmetry(model, clips) -> float:
+    """How much a network's pooled conv5 features change when its clips are played backwards:
+    ||f(x) - f(reverse(x))|| / ||f(x)|| over a batch `clips` (B, C, T, H, W), in the model's current mode.
+
+    0 (up to float rounding) for `temporal_control` nets -- and for any net whose temporal kernels all sit in
+    residual branches that are switched off, as X3D's zero-initialised last BN of each branch does at
+    initialisation (notebook 07)."""
+    import torch
+
+    with torch.no_grad():
+        def pooled(x):
+            return model.head.conv5(model.forward_features(x)).mean(dim=(2, 3, 4))
+
+        a, b = pooled(clips), pooled(clips.flip(2))
+    return float((a - b).norm() / a.norm().clamp_min(1e-12))
