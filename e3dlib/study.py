@@ -188,15 +188,26 @@ def _check_same_run(path: Path, row: dict[str, Any], spec: ArchSpec, cfg: TrainC
         raise ValueError(f"{path} was trained on other data ({what}); delete its folder or use another runs_dir")
 
 
-def mean_std(rows: list[dict[str, Any]] | pd.DataFrame, by: list[str], metrics: list[str]) -> pd.DataFrame:
+def mean_std(rows: list[dict[str, Any]] | pd.DataFrame, by: list[str], metrics: list[str], *,
+             ci: float | None = None) -> pd.DataFrame:
     """Mean, standard deviation (ddof=1) and count (`runs`) of `metrics` per group, over the runs that did not
-    collapse; `collapsed` counts the runs left out (rows without the flag count as not collapsed)."""
+    collapse; `collapsed` counts the runs left out (rows without the flag count as not collapsed). With `ci`
+    (e.g. 0.95), also the Student-t interval of each mean (`<metric>_lo`, `<metric>_hi`; NaN below 2 runs)."""
+    from .power import mean_ci
+
     df = pd.DataFrame(rows)
     bad = df["collapsed"].fillna(False).astype(bool) if "collapsed" in df else pd.Series(False, index=df.index)
-    g = df[~bad].groupby(by, sort=False)[metrics]
+    ok = df[~bad].groupby(by, sort=False)
+    g = ok[metrics]
     out = g.mean().add_suffix("_mean").join(g.std(ddof=1).add_suffix("_std")).join(g.size().rename("runs"))
+    if ci is not None and len(out):
+        for m in metrics:
+            out = out.join(ok[[m]].apply(lambda v, m=m: pd.Series(mean_ci(v[m], ci)[1:], index=[f"{m}_lo", f"{m}_hi"])))
     lost = df.assign(collapsed=bad).groupby(by, sort=False)["collapsed"].sum()
     out = out.join(lost, how="outer")
+    for m in metrics if ci is not None else []:
+        out[f"{m}_lo"] = out.get(f"{m}_lo", np.nan)
+        out[f"{m}_hi"] = out.get(f"{m}_hi", np.nan)
     out["runs"] = out["runs"].fillna(0).astype(int)
     out["collapsed"] = out["collapsed"].fillna(0).astype(int)
     return out.reset_index()

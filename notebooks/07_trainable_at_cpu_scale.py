@@ -53,10 +53,10 @@ from e3dlib.data.transforms import ClipConfig
 from e3dlib.families import sample_architectures
 from e3dlib.model import build_model
 from e3dlib.notebooks import pick, save_figure, save_table
-from e3dlib.power import binomial_sd, detectable_difference, mean_ci, seeds_for
+from e3dlib.power import binomial_sd, detectable_difference, seeds_for
 from e3dlib.presets import scale_width
 from e3dlib.recipe import RECIPES, TrainConfig, with_recipe
-from e3dlib.study import describe, train_grid
+from e3dlib.study import describe, mean_std, train_grid
 
 plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
 P = pick(scale,
@@ -140,9 +140,9 @@ Markdown(f"{splits['train']} training and {splits['val']} validation clips; the 
 
 # %% [markdown]
 # **Design.** The two claims to check are far apart: a temporal net must reach ≥ 3 × chance (30 %), the spatial
-# control must stay ≤ 2 × chance + 3 points (23 %): a 7-point gap at the least. With a seed sd of about 5 points
-# (pilot runs; the runs below measure it) a two-sample t-test needs the number of seeds computed here to detect it
-# with 80 % power — we run 5 per net, 3 per control.
+# control must stay ≤ 2 × chance + 3 points (23 %): a 7-point gap at the least. Assuming a seed sd of 5 points
+# (an assumption: §7 compares it with the sd the runs measure), a two-sample t-test needs the number of seeds
+# computed here to detect such gaps with 80 % power — we run 5 per net, 3 per control.
 
 # %%
 pilot_sd = 0.05
@@ -227,38 +227,28 @@ _ = save_figure(fig, "07_training_curves", figures_dir)
 # with 95 % Student-t intervals over seeds.
 
 # %%
-def summarize(df: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for name, g in df.groupby("net", sort=False):
-        ok = g.loc[~g["collapsed"], "top1"]
-        m, lo_, hi_ = mean_ci(ok)
-        rows.append({"net": name, "runs": len(g), "collapsed": int(g["collapsed"].sum()), "top1": m, "ci_lo": lo_,
-                     "ci_hi": hi_, "seed_sd": ok.std(ddof=1) if len(ok) > 1 else float("nan")})
-    return pd.DataFrame(rows)
-
-
-summary = summarize(runs)
+summary = mean_std(runs, ["net"], ["top1"], ci=0.95)
 save_table(summary, "07_summary", figures_dir)
 summary.round(3)
 
 # %%
 s = summary.set_index("net")
 ctrl, twin = s.loc["E3D-S spatial control"], s.loc["E3D-S temporal twin"]
-control_ok = ctrl["top1"] <= 2 * chance + 0.03
-twin_ok = twin["ci_lo"] > ctrl["ci_hi"] if len(P["control_seeds"]) > 1 else twin["top1"] > ctrl["top1"]
+control_ok = ctrl["top1_mean"] <= 2 * chance + 0.03
+twin_ok = twin["top1_lo"] > ctrl["top1_hi"] if len(P["control_seeds"]) > 1 else twin["top1_mean"] > ctrl["top1_mean"]
 temporal = s.loc[list(nets)]
-learned = temporal["top1"] >= 3 * chance
+learned = temporal["top1_mean"] >= 3 * chance
 
 
 def fmt(r) -> str:
-    return f"{100 * r['top1']:.1f} % [{100 * r['ci_lo']:.1f}, {100 * r['ci_hi']:.1f}]"
+    return f"{100 * r['top1_mean']:.1f} % [{100 * r['top1_lo']:.1f}, {100 * r['top1_hi']:.1f}]"
 
 
 Markdown(f"Spatial control: {fmt(ctrl)} — {'at or below' if control_ok else 'ABOVE'} pair level + 3 points "
          f"({100 * (2 * chance + 0.03):.0f} %). Temporal twin: {fmt(twin)} — "
          f"{'clearly above' if twin_ok else 'NOT clearly above'} the control.\n\n"
-         + "\n".join(f"* {n}: {fmt(r)}, {int(r['collapsed'])} of {int(r['runs'])} runs collapsed, seed sd "
-                     f"{100 * r['seed_sd']:.1f} points — {'≥' if learned[n] else 'below'} 3 × chance"
+         + "\n".join(f"* {n}: {fmt(r)}, {int(r['collapsed'])} of {int(r['runs'] + r['collapsed'])} runs collapsed, "
+                     f"seed sd {100 * r['top1_std']:.1f} points — {'≥' if learned[n] else 'below'} 3 × chance"
                      for n, r in temporal.iterrows()))
 
 # %% [markdown]
@@ -269,7 +259,7 @@ Markdown(f"Spatial control: {fmt(ctrl)} — {'at or below' if control_ok else 'A
 
 # %%
 n_collapsed = int(runs["collapsed"].sum())
-measured_sd = float(np.nanmedian(temporal["seed_sd"])) if len(P["seeds"]) > 1 else float("nan")
+measured_sd = float(temporal["top1_std"].median())
 verdict = (f"{int(learned.sum())} of {len(temporal)} temporal nets reach ≥ 3 × chance; {n_collapsed} of {len(runs)} runs "
            f"collapsed. The controls {'hold' if control_ok and twin_ok else 'do NOT hold'}: "
            f"{'the benchmark measures temporal modelling' if control_ok and twin_ok else 'read nothing else'}. "
@@ -277,7 +267,8 @@ verdict = (f"{int(learned.sum())} of {len(temporal)} temporal nets reach ≥ 3 �
            f"{100 * pilot_sd:.0f}).")
 assert all((runs["net"] == n).sum() == len(P["seeds"]) for n in nets)
 assert all((runs["net"] == n).sum() == len(P["control_seeds"]) for n in controls)
-assert (summary["runs"] - summary["collapsed"] >= 0).all() and runs["collapsed"].notna().all()
+assert (summary["runs"] + summary["collapsed"] == summary["net"].map(runs["net"].value_counts())).all()
+assert runs["collapsed"].notna().all()
 if scale != "smoke":
     assert splits["val"] >= 1000 and splits["train"] >= 4000 and finite and len(P["seeds"]) >= 5
 Markdown(verdict)

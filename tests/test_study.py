@@ -74,6 +74,9 @@ def test_mean_std_leaves_collapsed_runs_out_and_counts_them():
     s = mean_std(rows, ["net"], ["acc"]).set_index("net")
     assert s.loc["a", "acc_mean"] == pytest.approx(0.6) and (s.loc["a", "runs"], s.loc["a", "collapsed"]) == (2, 1)
     assert np.isnan(s.loc["b", "acc_mean"]) and (s.loc["b", "runs"], s.loc["b", "collapsed"]) == (0, 1)
+    c = mean_std(rows, ["net"], ["acc"], ci=0.95).set_index("net")
+    assert c.loc["a", "acc_hi"] - 0.6 == pytest.approx(12.706205 * np.std([0.5, 0.7], ddof=1) / np.sqrt(2))
+    assert c.loc["a", "acc_lo"] + c.loc["a", "acc_hi"] == pytest.approx(1.2) and np.isnan(c.loc["b", "acc_lo"])
 
 
 @pytest.mark.parametrize("processes", [1, 2])
