@@ -69,10 +69,12 @@ STRIDES = (2, 2, 2, 1, 2)  # E3D's five stages (Table 8/9)
 
 def random_architecture(rng: np.random.Generator, frames: int, size: int, *, max_depth: int = 4,
                         width_range: tuple[int, int] = (8, 256), num_classes: int = 400,
-                        name: str = "random") -> ArchSpec:
+                        name: str = "random", temporal_stem: int = 0) -> ArchSpec:
     """One random member of the search space: a 1x3x3 stem, five stages with strides (2, 2, 2, 1, 2), each with a
     random kernel, depth 1..max_depth, non-decreasing width (multiple of 8, log-uniform) and bottleneck ratio;
-    conv5 = 2.25 x the last width (X3D's ratio), SE 1/16 on every other block and ReLU as in the E3D presets."""
+    conv5 = 2.25 x the last width (X3D's ratio), SE 1/16 on every other block and ReLU as in the E3D presets.
+    `temporal_stem` = 5 adds X3D's depthwise 5x1x1 temporal conv to the stem (the only temporal kernel outside the
+    residual branches; notebook 07 §1); the draws are the same, so the net is otherwise the one without it."""
     lo, hi = width_range
     widths = sorted(round_width(math.exp(rng.uniform(math.log(lo), math.log(hi))), 8) for _ in STRIDES)
     stages = []
@@ -81,7 +83,7 @@ def random_architecture(rng: np.random.Generator, frames: int, size: int, *, max
         ratio = BOTTLENECK_RATIOS[rng.integers(len(BOTTLENECK_RATIOS))]
         stages.append(StageSpec(out_channels=c, bottleneck=round_width(ratio * c, 8), kt=kt, k=k, stride=stride,
                                 depth=int(rng.integers(1, max_depth + 1))))
-    stem = StemSpec(out_channels=int(rng.choice([8, 16, 24])), k=3, kt=1, stride=2)
+    stem = StemSpec(out_channels=int(rng.choice([8, 16, 24])), k=3, kt=1, stride=2, temporal_kernel=temporal_stem)
     return ArchSpec(name=name, frames=frames, size=size, stem=stem, stages=tuple(stages),
                     head=HeadSpec(conv_channels=round_width(2.25 * widths[-1], 8), fc_channels=2048),
                     num_classes=num_classes, se_ratio=0.0625, se_every=2, act="relu")
@@ -89,10 +91,11 @@ def random_architecture(rng: np.random.Generator, frames: int, size: int, *, max
 
 def sample_architectures(n: int, flops_range: tuple[float, float], frames: int, size: int, *, seed: int = 0,
                          convention: str = "macs", max_depth: int = 4, width_range: tuple[int, int] = (8, 256),
-                         num_classes: int = 400, max_tries: int = 200_000) -> list[ArchSpec]:
+                         num_classes: int = 400, max_tries: int = 200_000, temporal_stem: int = 0) -> list[ArchSpec]:
     """`n` random architectures whose FLOPs lie in `flops_range`, one per equal-width bin of log FLOPs (rejection
     sampling), sorted by FLOPs and named "rand-00", "rand-01", ... Deterministic in `seed`. The FLOPs include
-    the classifier, so give the `num_classes` the networks will be trained with."""
+    the classifier, so give the `num_classes` the networks will be trained with; `temporal_stem` as in
+    `random_architecture`."""
     lo, hi = flops_range
     if n < 1 or not 0 < lo < hi:
         raise ValueError(f"need n >= 1 and 0 < lo < hi, got n={n}, range={flops_range}")
@@ -101,7 +104,7 @@ def sample_architectures(n: int, flops_range: tuple[float, float], frames: int, 
     bins: list[ArchSpec | None] = [None] * n
     for _ in range(max_tries):
         spec = random_architecture(rng, frames, size, max_depth=max_depth, width_range=width_range,
-                                   num_classes=num_classes)
+                                   num_classes=num_classes, temporal_stem=temporal_stem)
         f = flops(spec, convention)
         if lo <= f < hi:
             b = min(int(np.searchsorted(edges, math.log(f), side="right")) - 1, n - 1)

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,12 @@ def test_sample_architectures_covers_the_range_one_per_log_bin():
     assert sorted(int((np.log(macs(s)) - np.log(0.01e9)) // width) for s in ten) == list(range(12))
     with pytest.raises(ValueError, match="bins filled"):
         sample_architectures(5, (1e3, 2e3), 8, 56, max_tries=50)
+
+
+def test_temporal_stem_option_changes_only_the_stem():
+    a = random_architecture(np.random.default_rng(5), 8, 40)
+    b = random_architecture(np.random.default_rng(5), 8, 40, temporal_stem=5)
+    assert (a.stem.temporal_kernel, b.stem.temporal_kernel) == (0, 5)
+    assert replace(b, stem=a.stem) == a
+    specs = sample_architectures(3, (0.01e9, 0.03e9), 8, 40, seed=0, num_classes=10, temporal_stem=5)
+    assert all(s.stem.temporal_kernel == 5 for s in specs)
