@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -38,6 +40,28 @@ class TrainConfig:
     max_steps: int = 0
     eval_views: str = "1x1"
 
+    def __post_init__(self) -> None:
+        for name, lo, lo_open, hi, hi_open in _RANGES:
+            v = getattr(self, name)
+            whole = name in _WHOLE
+            if isinstance(v, bool) or not isinstance(v, int if whole else (int, float)):
+                raise TrainError(f"--{name.replace('_', '-')}: expected {'a whole' if whole else 'a'} number, "
+                                 f"got {v!r}")
+            bad = (not math.isfinite(v) or v < lo or (lo_open and v == lo)
+                   or (hi is not None and (v > hi or (hi_open and v == hi))))
+            if bad:
+                allowed = (f"{'>' if lo_open else '>='} {lo:g}" + ("" if hi is None else
+                           f" and {'<' if hi_open else '<='} {hi:g}"))
+                raise TrainError(f"--{name.replace('_', '-')} {v!r}: must be a finite number {allowed}")
+        if self.act not in ("", "relu", "swish"):
+            raise TrainError(f"--act {self.act!r}: choose relu or swish (or leave it to the architecture)")
+        if not (self.se == -1.0 or 0 <= self.se < 1):
+            raise TrainError(f"--se {self.se!r}: a squeeze-excitation ratio in [0, 1) (0 = none)")
+        if not re.fullmatch(r"[1-9]\d*\s*x\s*[13]", self.eval_views.strip()):
+            raise TrainError(f"--eval-views {self.eval_views!r}: expected KxC with K >= 1 clips and C = 1 or 3 crops")
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
+            raise TrainError(f"--device {self.device!r}: expected cpu, cuda or cuda:N")
+
     @classmethod
     def filled(cls, d: dict[str, Any]) -> dict[str, Any]:
         """A saved configuration with the options added since it was written at their defaults."""
@@ -50,6 +74,16 @@ class TrainConfig:
         if unknown:
             raise TrainError(f"unknown training option(s): {', '.join(unknown)}")
         return cls(**d)
+
+
+# (option, lower bound, bound excluded?, upper bound or None, bound excluded?) checked by TrainConfig.
+_RANGES = (("frames", 1, False, None, False), ("size", 1, False, None, False), ("epochs", 1, False, None, False),
+           ("batch_size", 1, False, None, False), ("lr", 0, True, None, False), ("momentum", 0, False, 1, True),
+           ("weight_decay", 0, False, None, False), ("warmup_epochs", 0, False, None, False),
+           ("label_smoothing", 0, False, 1, True), ("dropout", 0, False, 1, True), ("grad_clip", 0, False, None, False),
+           ("branch_gamma", 0, False, None, False), ("workers", 0, False, None, False), ("seed", 0, False, None, False),
+           ("max_steps", 0, False, None, False))
+_WHOLE = {"frames", "size", "epochs", "batch_size", "workers", "seed", "max_steps"}
 
 
 # Recipes as data. "paper": E3D/X3D on 8 GPUs (App. G lists SGD + cosine + SyncBN, 100 epochs on Sth-Sth and

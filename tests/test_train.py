@@ -198,3 +198,13 @@ def test_resume_refuses_a_checkpoint_of_another_architecture(tmp_path):
     other = replace(TINY, name="tiny", stages=(TINY.stages[0], replace(TINY.stages[1], depth=1)))
     with pytest.raises(TrainError, match="was trained for arch 'tiny', not 'tiny'"):
         train(CFG, other, Bright(), None, tmp_path, num_classes=3, progress=False, resume=True)
+
+
+def test_train_config_refuses_values_that_would_silently_do_nothing():
+    from dataclasses import replace
+
+    for bad in (dict(epochs=0), dict(batch_size=0), dict(lr=float("inf")), dict(epochs=1.5), dict(momentum=True),
+                dict(label_smoothing=1.0), dict(se=2.0), dict(act="gelu")):
+        with pytest.raises(TrainError, match="^--"):
+            replace(CFG, **bad)
+    assert replace(CFG, max_steps=0, grad_clip=0.0, warmup_epochs=0.0).epochs == CFG.epochs

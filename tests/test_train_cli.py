@@ -32,6 +32,15 @@ def test_train_then_evaluate_from_the_command_line(data_root, tmp_path, capsys):
     (["train", "--data", "ssv2:/does/not/exist", "--out", "{tmp}/r"], "is not a directory"),
     (["train", "--recipe", "nope", "--out", "{tmp}/r"], "invalid choice"),
     (["evaluate", "--checkpoint", "{tmp}/missing.pt"], "no such checkpoint"),
+    (["train", "--lr", "nan", "--out", "{tmp}/r"], "--lr nan: must be a finite number > 0"),
+    (["train", "--lr", "-0.1", "--out", "{tmp}/r"], "--lr -0.1: must be a finite number > 0"),
+    (["train", "--epochs", "0", "--out", "{tmp}/r"], "--epochs 0: must be a finite number >= 1"),
+    (["train", "--batch-size", "0", "--out", "{tmp}/r"], "--batch-size 0"),
+    (["train", "--weight-decay", "inf", "--out", "{tmp}/r"], "--weight-decay inf"),
+    (["train", "--dropout", "1.5", "--out", "{tmp}/r"], "--dropout 1.5: must be a finite number >= 0 and < 1"),
+    (["train", "--eval-views", "0x1", "--out", "{tmp}/r"], "--eval-views '0x1'"),
+    (["train", "--device", "gpu", "--out", "{tmp}/r"], "--device 'gpu'"),
+    (["train", "--workers", "-1", "--out", "{tmp}/r"], "--workers -1"),
 ])
 def test_bad_arguments_are_one_line_exit_2(args, message, tmp_path, capsys):
     assert main([a.replace("{tmp}", str(tmp_path)) for a in args]) == 2
