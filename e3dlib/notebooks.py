@@ -92,7 +92,8 @@ def resolve_parameters(declared: dict[str, Any], given: dict[str, Any], path: st
         if k not in declared:
             raise NotebookError(f"{path}: unknown parameter {k!r} (known: {', '.join(declared)})")
         want = type(declared[k])
-        if declared[k] is not None and not isinstance(v, want) and not (want is float and isinstance(v, int)):
+        if declared[k] is not None and (isinstance(v, bool) != (want is bool) or not isinstance(v, want)
+                                        and not (want is float and isinstance(v, int))):
             raise NotebookError(f"{path}: parameter {k!r} must be {want.__name__}, got {v!r}")
         out[k] = v
     if out["scale"] not in SCALES:
@@ -125,6 +126,8 @@ def run_notebook(source: str | Path, out: str | Path, *, scale: str, figures: st
     import papermill as pm
 
     source, out, root = Path(source), Path(out), Path(root)
+    if not source.is_file():
+        raise NotebookError(f"{source}: no such notebook source")
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     resolved = resolve_parameters(declared_parameters(nb, str(source)),

@@ -565,6 +565,17 @@ def _save(out: Path, cfg: SearchConfig, rng: random.Random, pop: Population, bes
     _write_atomic(out / CHECKPOINT, json.dumps(data, separators=(",", ":")))
 
 
+def _command(run: Path) -> str | None:
+    """The `command` a run.json was written by (training run.json files before it was recorded: "train")."""
+    if not run.is_file():
+        return None
+    try:
+        d = json.loads(run.read_text())
+    except json.JSONDecodeError:
+        return "unknown"
+    return d.get("command", "train") if isinstance(d, dict) else "unknown"
+
+
 def _cand(data: list) -> Cand:
     return tuple(tuple(b) for b in data)
 
@@ -572,6 +583,8 @@ def _cand(data: list) -> Cand:
 def _load(cfg: SearchConfig, out: Path, resume: bool) -> tuple | None:
     """The saved state of the run in `out`, None when there is none; refuses a directory holding another run."""
     ckpt = out / CHECKPOINT
+    if (out / "last.pt").exists() or _command(out / "run.json") not in (None, "search"):
+        raise SearchError(f"{out} holds a training run, not a search; choose another --out")
     held = ckpt.exists() or (out / "run.json").exists()
     if held and not resume:
         raise SearchError(f"{out} already holds a search run; pass --resume to continue it, or choose "

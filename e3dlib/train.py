@@ -229,6 +229,7 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
     `trust_checkpoint` lets `resume` read a checkpoint that is not weights-only (see `read_checkpoint`).
     """
     out = Path(out)
+    check_out(out)
     d = init_distributed(cfg.device)
     dev = _device(cfg, d)
     if d.main:
@@ -280,7 +281,8 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
     if d.world > 1:
         model = nn.parallel.DistributedDataParallel(model, device_ids=[d.local_rank] if dev.type == "cuda" else None)
     if d.main:
-        (out / "run.json").write_text(json.dumps({"config": asdict(cfg), "arch": spec.to_dict(), "world": d.world,
+        (out / "run.json").write_text(json.dumps({"command": "train", "config": asdict(cfg), "arch": spec.to_dict(),
+                                                  "world": d.world,
                                                   "num_classes": num_classes, "torch": torch.__version__},
                                                  indent=2) + "\n")
 
@@ -384,6 +386,22 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
     if not metrics and state["history"]:  # resumed a run that had already finished
         metrics = state["history"][-1]
     return {**metrics, "model": _unwrap(model)}
+
+
+def check_out(out: Path) -> None:
+    """`out` must be a new folder or a training run's: never a file, a search's run or its checkpoint (checked
+    before any work: `train` and the CLI call it first)."""
+    if out.exists() and not out.is_dir():
+        raise TrainError(f"--out {out} is a file, not a run folder; choose another --out")
+    run = out / "run.json"
+    other = (out / "checkpoint.json").exists()
+    if run.is_file():
+        try:
+            other = other or json.loads(run.read_text()).get("command", "train") != "train"
+        except (json.JSONDecodeError, AttributeError):
+            other = True
+    if other:
+        raise TrainError(f"--out {out} holds another kind of run (not a training run); choose another --out")
 
 
 def _all_reduce(values: np.ndarray, d: Dist) -> np.ndarray:

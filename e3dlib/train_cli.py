@@ -31,13 +31,14 @@ def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: st
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import train
+    from .train import check_out, train
 
     cfg = TrainConfig()
     if args.recipe:
         cfg = with_recipe(cfg, args.recipe)
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
     cfg = replace(cfg, **given)
+    check_out(Path(args.out))
     spec = load_arch(cfg.arch)
     train_set, val_set = _datasets(cfg, args.data_root, cfg.eval_views, args.cache_dir)
     result = train(cfg, spec, train_set, val_set, args.out, resume=args.resume, num_classes=train_set.num_classes,

@@ -42,6 +42,11 @@ def test_parameters_are_validated():
         resolve_parameters(DECLARED, {"lrr": 1}, "nb.py")
     with pytest.raises(NotebookError, match="'seed' must be int"):
         resolve_parameters(DECLARED, {"seed": "zero"}, "nb.py")
+    for name, value in (("seed", True), ("lr", False), ("scale", 1)):  # bool is no int, int no str
+        with pytest.raises(NotebookError, match=f"'{name}' must be"):
+            resolve_parameters(DECLARED, {name: value}, "nb.py")
+    with pytest.raises(NotebookError, match="no such notebook source"):
+        run_notebook("does/not/exist.py", "x.ipynb", scale="smoke")
     with pytest.raises(NotebookError, match="scale must be one of"):
         resolve_parameters(DECLARED, {"scale": "huge"}, "nb.py")
 

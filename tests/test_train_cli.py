@@ -64,3 +64,22 @@ def test_train_on_the_motion_benchmark_with_the_proxy_recipe(tmp_path, capsys):
     run = json.loads((out / "run.json").read_text())["config"]
     assert (run["lr"], run["branch_gamma"], run["data"]) == (0.025, 0.1, f"motion:{bench}")
     assert any((tmp_path / "cache").iterdir())  # decoded once into the uint8 cache
+
+
+def test_never_overwrites_another_kind_of_run(tmp_path, capsys):
+    search_dir = tmp_path / "search"
+    search_dir.mkdir()
+    (search_dir / "run.json").write_text(json.dumps({"command": "search"}))
+    afile = tmp_path / "a.txt"
+    afile.write_text("x")
+    for out, message in ((search_dir, "holds another kind of run"), (afile, "is a file")):
+        assert main(["train", "--arch", "e3d-initial", "--data", "something-like", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    assert json.loads((search_dir / "run.json").read_text()) == {"command": "search"}  # untouched
+    train_dir = tmp_path / "train"
+    train_dir.mkdir()
+    (train_dir / "run.json").write_text(json.dumps({"config": {}}))  # a training run.json of before "command"
+    (train_dir / "last.pt").write_bytes(b"")
+    assert main(["search", "--budget-flops", "1e9", "--iterations", "10", "--out", str(train_dir)]) == 2
+    assert "holds a training run" in capsys.readouterr().err
