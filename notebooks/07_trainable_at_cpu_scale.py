@@ -223,17 +223,21 @@ _ = save_figure(fig, "07_training_curves", figures_dir)
 # ## 6. Controls first, then the nets
 #
 # Nothing else is read unless the spatial control stays at pair level (≤ 2 × chance + 3 points) and its temporal
-# twin clearly beats it. Means are over the runs that did not collapse (collapsed runs are counted, not averaged),
-# with 95 % Student-t intervals over seeds.
+# twin clearly beats it. Means are over the runs that did not collapse (collapsed runs are counted, not averaged;
+# `top1_all_runs` shows the mean over every run), with 95 % Student-t intervals over seeds. The spatial control is
+# the exception: it is blind to the order of frames by construction, so staying on the plateau is its expected
+# outcome, not a failed run — its numbers are over all its runs.
 
 # %%
 summary = mean_std(runs, ["net"], ["top1"], ci=0.95)
+summary["top1_all_runs"] = summary["net"].map(runs.groupby("net")["top1"].mean())
 save_table(summary, "07_summary", figures_dir)
 summary.round(3)
 
 # %%
 s = summary.set_index("net")
-ctrl, twin = s.loc["E3D-S spatial control"], s.loc["E3D-S temporal twin"]
+blind = runs[runs["net"] == "E3D-S spatial control"].assign(collapsed=False)
+ctrl, twin = mean_std(blind, ["net"], ["top1"], ci=0.95).iloc[0], s.loc["E3D-S temporal twin"]
 control_ok = ctrl["top1_mean"] <= 2 * chance + 0.03
 twin_ok = twin["top1_lo"] > ctrl["top1_hi"] if len(P["control_seeds"]) > 1 else twin["top1_mean"] > ctrl["top1_mean"]
 temporal = s.loc[list(nets)]
@@ -241,6 +245,8 @@ learned = temporal["top1_mean"] >= 3 * chance
 
 
 def fmt(r) -> str:
+    if r["runs"] == 0:
+        return f"every run collapsed (top-1 {100 * s.loc[r.name, 'top1_all_runs']:.1f} % on average)"
     return f"{100 * r['top1_mean']:.1f} % [{100 * r['top1_lo']:.1f}, {100 * r['top1_hi']:.1f}]"
 
 
@@ -258,10 +264,11 @@ Markdown(f"Spatial control: {fmt(ctrl)} — {'at or below' if control_ok else 'A
 # averaged — not the outcome.
 
 # %%
-n_collapsed = int(runs["collapsed"].sum())
+seeing = runs[runs["net"] != "E3D-S spatial control"]  # every net that can see time
+n_collapsed = int(seeing["collapsed"].sum())
 measured_sd = float(temporal["top1_std"].median())
-verdict = (f"{int(learned.sum())} of {len(temporal)} temporal nets reach ≥ 3 × chance; {n_collapsed} of {len(runs)} runs "
-           f"collapsed. The controls {'hold' if control_ok and twin_ok else 'do NOT hold'}: "
+verdict = (f"{int(learned.sum())} of {len(temporal)} temporal nets reach ≥ 3 × chance; {n_collapsed} of {len(seeing)} runs "
+           f"of nets that can see time collapsed. The controls {'hold' if control_ok and twin_ok else 'do NOT hold'}: "
            f"{'the benchmark measures temporal modelling' if control_ok and twin_ok else 'read nothing else'}. "
            f"Median seed sd over the temporal nets: {100 * measured_sd:.1f} points (the design assumed "
            f"{100 * pilot_sd:.0f}).")
