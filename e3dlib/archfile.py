@@ -28,8 +28,10 @@ def parse_structure(text: str, *, name: str = "tinynas", frames: int = 13, size:
     """Parse TinyNAS structure text into an `ArchSpec`; errors raise `SpecError` naming the block."""
     try:
         obj = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError) as e:
+    except (ValueError, SyntaxError, TypeError) as e:
         raise SpecError(f"not a TinyNAS structure (Python literal expected): {e.__class__.__name__}: {e}") from None
+    except (RecursionError, MemoryError):
+        raise SpecError("not a TinyNAS structure: nested too deeply") from None
     if isinstance(obj, dict):
         if "best_structures" not in obj:
             raise SpecError("TinyNAS structure: missing key 'best_structures'")

@@ -120,6 +120,8 @@ class ArchSpec:
             d = json.loads(text)
         except json.JSONDecodeError as e:
             raise SpecError(f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+        except RecursionError:
+            raise SpecError("malformed JSON: nested too deeply") from None
         return cls.from_dict(d)
 
     def save(self, path: str | Path) -> None:
@@ -143,11 +145,14 @@ def _make(cls: type, d: Any, where: str) -> Any:
         raise SpecError(f"{where}: {e}") from None
 
 
+MAX_INT = 100_000  # no field of a buildable network comes near it: widths, depths, frames, sizes, classes
+
+
 def _int(value: Any, where: str, lo: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SpecError(f"{where} must be an integer, got {value!r}")
-    if value < lo:
-        raise SpecError(f"{where} must be >= {lo}, got {value}")
+    if not lo <= value <= MAX_INT:
+        raise SpecError(f"{where} must be in {lo}..{MAX_INT}, got {value}")
 
 
 def _odd(value: int, where: str) -> None:

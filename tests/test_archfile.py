@@ -77,3 +77,17 @@ def test_load_arch_sources(tmp_path):
         load_arch(tmp_path / "bad.json")
     with pytest.raises(SpecError, match="unknown architecture 'nope'"):
         load_arch("nope")
+
+
+def test_hostile_architecture_files_are_one_line_errors(tmp_path, capsys):
+    from e3dlib.cli import main
+
+    base = '{"name": "x", "frames": 8, "size": 40, "stem": {"out_channels": 8}, "head": {"conv_channels": 8}, '
+    files = {"deep.json": "[" * 100_000, "huge.json": base + '"stages": [{"out_channels": 8, "bottleneck": 16, '
+             '"kt": 3, "k": 3, "stride": 2, "depth": 100000000000000000000000000000}]}',
+             "deep.txt": "[" * 100_000}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        assert main(["score", "--arch-file", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert name in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
