@@ -125,8 +125,8 @@ class SearchConfig:
             raise bad("give at least one budget (FLOPs, params or layers); without one the search never stops growing")
         for name in ("budget_flops", "budget_params", "budget_layers"):
             v = getattr(self, name)
-            if v is not None and not v > 0:
-                raise bad(f"{name} must be positive, got {v!r}")
+            if v is not None and not (v > 0 and math.isfinite(v)):
+                raise bad(f"--{name.replace('_', '-')} {v!r}: must be a positive finite number")
         if self.flops_convention not in CONVENTIONS:
             raise bad(f"unknown FLOPs convention {self.flops_convention!r}; choose one of {CONVENTIONS}")
         if not callable(self.score) and self.score not in SCORES:
@@ -135,9 +135,9 @@ class SearchConfig:
             raise bad(f"unknown STEntr variant {self.variant!r}; choose one of {VARIANTS}")
         for name in ("frames", "size", "population", "mutations_per_step", "trace_every", "min_channels"):
             if getattr(self, name) < 1:
-                raise bad(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise bad(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 1")
         if self.iterations < 0:
-            raise bad(f"iterations must be >= 0, got {self.iterations}")
+            raise bad(f"--iterations {self.iterations}: must be >= 0")
         if self.min_channels % CHANNEL_STEP or self.max_channels % CHANNEL_STEP or \
                 self.max_channels < self.min_channels:
             raise bad(f"channel range must be multiples of {CHANNEL_STEP} with min <= max")

@@ -107,6 +107,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["data", "generate", "something-like", "--out", str(tmp_path), "--videos", "2",
                  "--set", "colour=red"]) == 2
     assert "no setting 'colour'" in capsys.readouterr().err
+    for bad in ("noise=nan", "speed=inf", "object_size=0.2,nan"):
+        assert main(["data", "generate", "motion", "--out", str(tmp_path / "m"), "--videos", "2", "--set", bad]) == 2
+        err = capsys.readouterr().err
+        assert "is not a finite number" in err and len(err.strip().splitlines()) == 1
 
 
 def test_something_like_class_subset_and_large_objects(tmp_path):

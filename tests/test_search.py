@@ -214,3 +214,17 @@ def test_beats_the_published_e3d_s_under_its_budget():
     res = search(SearchConfig(**E3D_S, iterations=20_000))
     assert res.best_score > published
     assert cost.tinynas_flops(res.best) <= 2.0e9 and num_layers(res.best) <= 83
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget-flops", "nan"], "--budget-flops nan: must be a positive finite number"),
+    (["--budget-flops", "inf"], "--budget-flops inf: must be a positive finite number"),
+    (["--budget-layers", "0"], "--budget-layers 0: must be a positive finite number"),
+    (["--budget-flops", "1e9", "--population", "0"], "--population 0: must be >= 1"),
+])
+def test_bad_budgets_and_sizes_are_one_line_errors(args, message, tmp_path, capsys):
+    from e3dlib.cli import main
+
+    assert main(["search", *args, "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "s").exists()

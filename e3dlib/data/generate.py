@@ -18,6 +18,7 @@ records kind, seed and configuration; generating into a folder made with other s
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing as mp
 import os
 import string
@@ -147,6 +148,9 @@ def make_config(kind: str, overrides: dict[str, str] | None = None) -> Something
                 values[key] = types[key](text)
         except ValueError:
             raise DataError(f"{kind} setting {key}: cannot read {text!r} as {types[key].__name__}") from None
+        numbers = values[key] if isinstance(values[key], tuple) else (values[key],)
+        if any(isinstance(v, float) and not math.isfinite(v) for v in numbers):
+            raise DataError(f"{kind} setting {key}: {text!r} is not a finite number")
     return cls(**values)
 
 
