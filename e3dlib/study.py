@@ -121,18 +121,18 @@ def train_grid(run_root: str | Path, cfg: TrainConfig, nets: dict[str, ArchSpec]
                data_root: str | Path | None, views: list[str], *, cache_dir: str | Path | None = None,
                processes: int = 1) -> pd.DataFrame:
     """`train_and_test` for every (net, seed) (`seeds` for every net, or per net): run folders
-    `run_root/<net>/seed<s>` (the net's name made
-    file-safe); one row per run, in (net, seed) order, with the net's key under "net". Finished runs are read
-    back, interrupted ones resumed. `processes` > 1 trains that many runs at a time, each in its own process
-    with one compute thread (on 2 cores, two 1-thread runs train ~1.3x more clips/s than one 2-thread run);
-    runs are started seed by seed, so an interrupted grid has every net at its first seeds."""
+    `run_root/<net>/seed<s>` (the net's name made file-safe: ASCII letters, digits and -_. kept); one row per run,
+    in (net, seed) order, with the net's key under "net". Finished runs are read back, interrupted ones resumed.
+    `processes` > 1 trains that many runs at a time, each in its own process with one compute thread (on 2 cores,
+    two 1-thread runs train ~1.3x more clips/s than one 2-thread run); runs are started seed by seed, so an
+    interrupted grid has every net at its first seeds."""
     per_net = seeds if isinstance(seeds, dict) else {net: seeds for net in nets}
     jobs = []
     for s in sorted({s for net in nets for s in per_net[net]}):
         for net, spec in nets.items():
             if s not in per_net[net]:
                 continue
-            folder = "".join(c if c.isalnum() or c in "-_." else "-" for c in net)
+            folder = "".join(c if c.isascii() and c.isalnum() or c in "-_." else "-" for c in net)
             jobs.append((net, s, (Path(run_root) / folder / f"seed{s}", replace(cfg, seed=s), spec, data,
                                   data_root, views, cache_dir)))
     if processes > 1:

@@ -192,7 +192,7 @@ runs[["net", "seed", "train_loss", "top1", "collapsed", "seconds"]].round(3)
 # branch's last BN at 0, as X3D initialises it — the net that is blind to time at step 0 (§1).
 
 # %%
-ablation = train_grid(run_root / "gamma0", replace(cfg, branch_gamma=0.0), {"E3D-S (γ = 0)": nets["E3D-S"]},
+ablation = train_grid(run_root / "gamma0", replace(cfg, branch_gamma=0.0), {"E3D-S, X3D init": nets["E3D-S"]},
                       P["control_seeds"], f"motion:{bench}", None, ["1x1"], cache_dir=cache_dir, processes=P["processes"])
 ablation["top1"] = ablation["top1[1-Center]"]
 runs = pd.concat([runs, ablation], ignore_index=True)
@@ -204,7 +204,7 @@ ablation[["net", "seed", "train_loss", "top1", "collapsed", "seconds"]].round(3)
 # Mean training loss every 25 steps, one line per seed; the dotted line is ln 10, the plateau.
 
 # %%
-names = list(nets) + list(controls) + ["E3D-S (γ = 0)"]
+names = list(nets) + list(controls) + ["E3D-S, X3D init"]
 fig, axes = plt.subplots(2, math.ceil(len(names) / 2), figsize=(4 * math.ceil(len(names) / 2), 6.5), sharey=True)
 for ax, name in zip(axes.flat, names, strict=False):
     for r in runs[runs["net"] == name].itertuples():
