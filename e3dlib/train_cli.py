@@ -63,8 +63,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .train import load_checkpoint
 
     ckpt = Path(args.checkpoint)
-    model, cfg = load_checkpoint(ckpt, args.device, trust=args.trust_checkpoint)
+    if args.batch_size < 1 or args.workers < 0:
+        bad = f"--batch-size {args.batch_size}: must be >= 1" if args.batch_size < 1 else \
+            f"--workers {args.workers}: must be >= 0"
+        raise TrainError(bad)
+    TrainConfig(device=args.device)  # the same check of --device as training
     views = Views.parse(args.views)
+    model, cfg = load_checkpoint(ckpt, args.device, trust=args.trust_checkpoint)
     ds = build_dataset(args.data or cfg["data"], args.split, ClipConfig(frames=cfg["frames"], crop=cfg["size"]),
                        train=False, views=views, root=args.data_root)
     if ds.num_classes != model.head.classifier.out_features:

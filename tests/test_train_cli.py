@@ -41,6 +41,9 @@ def test_train_then_evaluate_from_the_command_line(data_root, tmp_path, capsys):
     (["train", "--eval-views", "0x1", "--out", "{tmp}/r"], "--eval-views '0x1'"),
     (["train", "--device", "gpu", "--out", "{tmp}/r"], "--device 'gpu'"),
     (["train", "--workers", "-1", "--out", "{tmp}/r"], "--workers -1"),
+    (["evaluate", "--checkpoint", "{tmp}/x.pt", "--batch-size", "0"], "--batch-size 0: must be >= 1"),
+    (["evaluate", "--checkpoint", "{tmp}/x.pt", "--views", "0x1"], "views"),
+    (["evaluate", "--checkpoint", "{tmp}/x.pt", "--device", "tpu"], "--device 'tpu'"),
 ])
 def test_bad_arguments_are_one_line_exit_2(args, message, tmp_path, capsys):
     assert main([a.replace("{tmp}", str(tmp_path)) for a in args]) == 2
