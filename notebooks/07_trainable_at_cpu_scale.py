@@ -43,6 +43,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 from IPython.display import Markdown
 
 from e3dlib import PRESETS
@@ -90,8 +91,15 @@ nets = {"E3D-S": scale_width(PRESETS["e3d-s"].with_input(T, S), P["width"]),
         "X3D-S": scale_width(PRESETS["x3d-s"].with_input(T, S), P["width"])}
 lo, hi = (0.9 * describe(nets["E3D-S"])["gmacs"] * 1e9, 1.6 * describe(nets["E3D-S"])["gmacs"] * 1e9)
 nets.update({f"random-{i}": s for i, s in enumerate(sample_architectures(3, (lo, hi), T, S, seed=seed, num_classes=10))})
-asym = pd.DataFrame([{"net": name, **{f"branch γ = {g}": reversal_asymmetry(
-    build_model(spec, num_classes=10, branch_gamma=g).train(), probe) for g in (0.0, 0.1)}} for name, spec in nets.items()])
+
+
+# %%
+def asymmetry(spec, gamma: float) -> float:
+    torch.manual_seed(seed)  # the initial weights of every net, drawn from the notebook's seed
+    return reversal_asymmetry(build_model(spec, num_classes=10, branch_gamma=gamma).train(), probe)
+
+
+asym = pd.DataFrame([{"net": n, **{f"branch γ = {g}": asymmetry(s, g) for g in (0.0, 0.1)}} for n, s in nets.items()])
 asym.round(4)
 
 # %% [markdown]
