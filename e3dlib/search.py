@@ -595,20 +595,31 @@ def _load(cfg: SearchConfig, out: Path, resume: bool) -> tuple | None:
         raise SearchError(f"{out} holds run.json but no {CHECKPOINT}; choose another --out")
     try:
         data = json.loads(ckpt.read_text())
-    except json.JSONDecodeError as e:
-        raise SearchError(f"{ckpt} is not a checkpoint: {e.msg}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise SearchError(f"{ckpt} is not a checkpoint: {getattr(e, 'msg', type(e).__name__)}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+        raise SearchError(f"{ckpt} is not a search checkpoint (no config object); choose another --out")
     saved, now = data.get("config", {}), config_dict(cfg)
     diff = sorted(k for k in now.keys() | saved.keys() if saved.get(k) != now.get(k))
     if diff:
         what = ", ".join(f"{k} {saved.get(k)!r} there vs {now.get(k)!r} now" for k in diff)
         raise SearchError(f"{out} holds a different run ({what}); choose another --out")
-    version, state, gauss = data["rng"]
-    rng = random.Random()
-    rng.setstate((version, tuple(state), gauss))
-    pop = Population(cfg.population, [(_cand(c), s, b) for c, s, b in data["members"]])
-    best = (_cand(data["best"][0]), data["best"][1])
-    trace = [tuple(r) for r in data["trace"]]
-    return rng, pop, best, data["iteration"], data["seconds"], trace
+    try:
+        version, state, gauss = data["rng"]
+        rng = random.Random()
+        rng.setstate((version, tuple(state), gauss))
+        members = [(_cand(c), s, b) for c, s, b in data["members"]]
+        if not members:
+            raise ValueError("empty population")
+        pop = Population(cfg.population, members)
+        best = (_cand(data["best"][0]), data["best"][1])
+        trace = [tuple(r) for r in data["trace"]]
+        iteration, seconds = int(data["iteration"]), float(data["seconds"])
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        what = f"missing {e.args[0]!r}" if isinstance(e, KeyError) else (str(e).splitlines() or [type(e).__name__])[0]
+        raise SearchError(f"{ckpt} is a damaged search checkpoint ({what[:120]}); delete it or choose another "
+                          "--out") from None
+    return rng, pop, best, iteration, seconds, trace
 
 
 def _versions() -> dict[str, str]:

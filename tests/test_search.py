@@ -228,3 +228,25 @@ def test_bad_budgets_and_sizes_are_one_line_errors(args, message, tmp_path, caps
     assert main(["search", *args, "--out", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "s").exists()
+
+
+def test_damaged_search_checkpoints_are_one_line_errors(tmp_path, capsys):
+    from e3dlib.cli import main
+
+    args = ["search", "--budget-flops", "2e9", "--population", "8", "--iterations", "300", "--checkpoint-every",
+            "100", "--no-progress"]
+    good = tmp_path / "good"
+    assert main([*args, "--out", str(good)]) == 0
+    capsys.readouterr()
+    ck = json.loads((good / "checkpoint.json").read_text())
+    damaged = {"binary": b"\x80\x81\xff" * 10, "truncated": (good / "checkpoint.json").read_bytes()[:50],
+               "list": b"[1, 2]", "no-members": json.dumps({k: v for k, v in ck.items() if k != "members"}).encode(),
+               "empty": json.dumps({**ck, "members": []}).encode(), "mistyped": json.dumps({**ck, "rng": 5}).encode()}
+    for name, data in damaged.items():
+        out = tmp_path / name
+        out.mkdir()
+        (out / "run.json").write_text((good / "run.json").read_text())
+        (out / "checkpoint.json").write_bytes(data)
+        assert main([*args, "--out", str(out), "--resume"]) == 2, name
+        err = capsys.readouterr().err
+        assert "checkpoint.json" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, name
