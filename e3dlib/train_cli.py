@@ -53,7 +53,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.get("collapsed"):
         print(f"warning: {args.out}: the run collapsed ({result['collapse_reason']}); do not average it into a study",
               file=sys.stderr)
-    return 0 if not result.get("interrupted") else 130
+    why = result.get("interrupted")  # --max-steps reached is the work asked for; a signal is not
+    return 0 if why in (None, "--max-steps") else {"SIGTERM": 143}.get(why, 130)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -65,6 +65,11 @@ def test_train_on_the_motion_benchmark_with_the_proxy_recipe(tmp_path, capsys):
     assert final["collapsed"] is True and final["collapse_reason"].startswith("plateau")  # 2 steps learn nothing
     assert "the run collapsed" in res.err and len(res.err.strip().splitlines()) == 1
     run = json.loads((out / "run.json").read_text())["config"]
+    capped = tmp_path / "capped"  # --max-steps reached mid-epoch is the work asked for: exit 0, resumable
+    assert main(["train", "--arch", "e3d-initial", "--data", f"motion:{bench}", "--recipe", "proxy", "--frames", "4",
+                 "--size", "24", "--epochs", "1", "--batch-size", "8", "--workers", "0", "--max-steps", "1",
+                 "--out", str(capped), "--no-progress"]) == 0
+    assert (capped / "last.pt").is_file()
     assert (run["lr"], run["branch_gamma"], run["data"]) == (0.025, 0.1, f"motion:{bench}")
     assert any((tmp_path / "cache").iterdir())  # decoded once into the uint8 cache
 
