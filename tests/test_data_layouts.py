@@ -164,7 +164,13 @@ def test_k400_malformed(tmp_path):
     make_k400(tmp_path, nested=False)
     (tmp_path / "val.csv").write_text("label,youtube_id,time_start,time_end,split\nabseiling,x,1,2,val\n"
                                       "abseiling,y,one,2,val\n")
-    assert "val.csv:3: time_start/time_end must be numbers" in _error(f"k400:{tmp_path}", "val")
+    assert "val.csv:3: time_start/time_end must be finite numbers" in _error(f"k400:{tmp_path}", "val")
+    for start, end, message in (("inf", "2", "finite numbers"), ("-5", "2", "need 0 <= time_start <= time_end"),
+                                ("9", "2", "got 9 and 2")):
+        (tmp_path / "val.csv").write_text("label,youtube_id,time_start,time_end,split\n"
+                                          f"abseiling,x,{start},{end},val\n")
+        err = _error(f"k400:{tmp_path}", "val")
+        assert "val.csv:2: " in err and message in err
     (tmp_path / "val.csv").write_text("label,youtube_id,time_start,time_end,split\nskydiving,x,1,2,val\n")
     assert "val.csv:2: unknown label 'skydiving' (not in train.csv)" in _error(f"k400:{tmp_path}", "val")
     (tmp_path / "val.csv").write_text("label,id,start,end\n")

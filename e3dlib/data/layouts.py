@@ -367,8 +367,10 @@ def _k400_rows(path: Path) -> list[tuple[int, str | None, str, int, int]]:
                     raise DataError(f"{path}:{no}: expected {len(header)} fields, got {len(row)}")
                 try:
                     start, end = int(float(row[col["time_start"]])), int(float(row[col["time_end"]]))
-                except ValueError:
-                    raise DataError(f"{path}:{no}: time_start/time_end must be numbers") from None
+                except (ValueError, OverflowError):  # OverflowError: inf
+                    raise DataError(f"{path}:{no}: time_start/time_end must be finite numbers") from None
+                if not 0 <= start <= end:
+                    raise DataError(f"{path}:{no}: need 0 <= time_start <= time_end, got {start} and {end}")
                 label = row[col["label"]].strip() if "label" in col else None
                 rows.append((no, label or None, row[col["youtube_id"]].strip(), start, end))
     except csv.Error as e:
