@@ -92,3 +92,15 @@ def test_drop_mode_and_loader_workers_share_the_count(videos):
         batches = list(make_loader(fresh, batch_size=2, workers=2))
     assert len(batches) == 3 and all(x.shape == (2, 3, 4, 16, 16) for x, _ in batches)
     assert fresh.num_skipped == 3  # counted in the worker processes, visible here
+
+
+def test_a_frame_whose_header_claims_an_enormous_size_is_a_decode_error(tmp_path):
+    write_frames_dir(tmp_path / "f", frames(3, t=2))
+    good = (tmp_path / "f" / "00002.jpg").read_bytes()
+    for side, message in ((9000, "claims 9000x9000 pixels"), (30000, "decompression bomb")):
+        data = bytearray(good)
+        sof = data.index(b"\xff\xc0")  # baseline frame header: length(2) precision(1) height(2) width(2)
+        data[sof + 5: sof + 9] = side.to_bytes(2, "big") * 2
+        (tmp_path / "f" / "00002.jpg").write_bytes(bytes(data))
+        with pytest.raises(VideoDecodeError, match=message):
+            read_clip(tmp_path / "f")

@@ -34,9 +34,18 @@ def _frame_files(folder: Path) -> list[str]:
     return sorted(n for n in os.listdir(folder) if n.lower().endswith((".jpg", ".jpeg")))
 
 
+MAX_FRAME_PIXELS = 64_000_000  # 8000 x 8000: far above any video frame, far below what exhausts memory
+
+
 def _read_jpeg(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+    try:
+        with Image.open(path) as im:
+            w, h = im.size  # from the header, before anything is decoded
+            if w * h > MAX_FRAME_PIXELS:
+                raise VideoDecodeError(f"frame {path.name} claims {w}x{h} pixels (more than {MAX_FRAME_PIXELS:,})")
+            return np.asarray(im.convert("RGB"))
+    except Image.DecompressionBombError as e:
+        raise VideoDecodeError(f"frame {path.name}: {e}") from None
 
 
 def read_clip(path: str | Path, indices: IndexFn | None = None, cache_dir: str | Path | None = None) -> np.ndarray:
