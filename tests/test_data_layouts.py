@@ -176,3 +176,19 @@ def test_k400_malformed(tmp_path):
     (tmp_path / "val.csv").write_text("label,id,start,end\n")
     assert "val.csv:1: header lacks column(s) youtube_id, time_start, time_end" in _error(f"k400:{tmp_path}", "val")
     assert "missing annotation file" in _error(f"k400:{tmp_path}", "test")
+
+
+def test_an_id_listed_twice_is_loaded_once_and_reported(tmp_path, capsys):
+    from e3dlib.cli import main
+
+    for i in range(2):
+        write_video(tmp_path / SSV2_DIR / f"{i + 1}.webm", frames(i))
+    write_ssv2(tmp_path, ["Moving something up", "Moving something down"],
+               {"train": [("1", 0, ["a"]), ("2", 1, ["b"]), ("1", 0, ["a"])], "val": [("2", 1, ["b"])]})
+    ann = load_annotations(f"ssv2:{tmp_path}", "train")
+    assert [r.id for r in ann.records] == ["1", "2"] and ann.duplicates == ("1",)
+    assert main(["data", "inspect", f"ssv2:{tmp_path}", "--json", "--split", "train"]) == 0
+    train = json.loads(capsys.readouterr().out)["splits"]["train"]
+    assert (train["videos"], train["duplicates"], train["decodable"]) == (2, 1, 2)
+    assert main(["data", "inspect", f"ssv2:{tmp_path}", "--split", "train"]) == 0
+    assert "1 id(s) listed more than once" in capsys.readouterr().out

@@ -29,7 +29,7 @@ def _check(path: str) -> tuple[str, str | None, tuple[int, int, int] | None]:
 def inspect_source(source: str, splits: list[str] | None = None, limit: int | None = None, workers: int = 2,
                    progress: bool = True) -> dict:
     """{"source", "kind", "root", "classes", "direction_pairs", "splits": {split: {"videos", "decodable",
-    "skipped", "missing", "checked", "classes", "reasons", "frames", "resolutions", "examples"}}}."""
+    "skipped", "missing", "duplicates", "checked", "classes", "reasons", "frames", "resolutions", "examples"}}}."""
     src = parse_source(source)
     names = [canonical_split(s) for s in splits] if splits else available_splits(src)
     report: dict = {"source": source, "kind": src.kind, "root": str(src.root), "classes": 0, "direction_pairs": 0,
@@ -70,6 +70,7 @@ def _summary(ann, recs, results: list) -> dict:
     decodable = len(frames)
     return {"videos": len(ann.records) + len(ann.missing), "checked": len(recs), "decodable": decodable,
             "skipped": len(recs) - decodable + len(ann.missing), "missing": len(ann.missing),
+            "duplicates": len(ann.duplicates),
             "classes": len({r.label for r in ann.records} - {-1}),
             "reasons": dict(reasons.most_common()),
             "frames": ({"min": int(min(frames)), "mean": round(float(np.mean(frames)), 1), "max": int(max(frames))}
@@ -89,6 +90,8 @@ def format_report(r: dict) -> str:
         res = ", ".join(f"{k} ({v})" for k, v in s["resolutions"].items()) or "-"
         lines.append(f"{name:<7}{s['videos']:>8}{s['checked']:>9}{s['decodable']:>11}{s['skipped']:>9}"
                      f"{s['classes']:>9}{frames:>22}  {res}")
+        if s.get("duplicates"):
+            lines.append(f"{'':7}{s['duplicates']} id(s) listed more than once: each loaded once")
         for reason, n in s["reasons"].items():
             lines.append(f"{'':7}skipped {n}: {reason}")
         for ex in s["examples"]:

@@ -61,6 +61,7 @@ class Annotations:
     classes: tuple[str, ...]
     records: tuple[VideoRecord, ...]
     missing: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()
     flip_pairs: dict[int, int] = field(default_factory=dict)
     directional: frozenset[int] = frozenset()
 
@@ -108,7 +109,16 @@ def load_annotations(source: str | Source, split: str, root: str | Path | None =
     reader = {"ssv1": read_ssv1, "ssv2": read_ssv2, "k400": read_k400, "folder": read_folder}[src.kind]
     ann = reader(src.root, split)
     directional, pairs = direction_pairs(ann.classes)
-    return replace(ann, flip_pairs=pairs, directional=directional)
+    seen: set[str] = set()
+    records, duplicates = [], []
+    for r in ann.records:  # a video listed twice is loaded once; its id is counted in `duplicates`
+        if r.path in seen:
+            duplicates.append(r.id)
+        else:
+            seen.add(r.path)
+            records.append(r)
+    return replace(ann, records=tuple(records), duplicates=tuple(duplicates), flip_pairs=pairs,
+                   directional=directional)
 
 
 def check_root(src: Source) -> None:
