@@ -46,6 +46,7 @@ resumed gives exactly the result and trace of an uninterrupted run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import heapq
 import json
 import math
@@ -458,8 +459,11 @@ class SearchResult:
 
 
 def config_dict(cfg: SearchConfig) -> dict[str, Any]:
-    """The config as JSON data (a callable score by its qualified name)."""
+    """The config as JSON data (a callable score by its qualified name), with a hash of the initial structure's
+    content (`initial_sha256`), so that a resumed run whose --initial file was edited is refused."""
     d = asdict(replace(cfg, score="st_entr")) | {"score": _score_label(cfg.score)}
+    spec = json.dumps(initial_spec(cfg).to_dict(), sort_keys=True)
+    d["initial_sha256"] = hashlib.sha256(spec.encode()).hexdigest()[:16]
     return json.loads(json.dumps(d))
 
 
@@ -599,7 +603,8 @@ def _load(cfg: SearchConfig, out: Path, resume: bool) -> tuple | None:
         raise SearchError(f"{ckpt} is not a checkpoint: {getattr(e, 'msg', type(e).__name__)}") from None
     if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
         raise SearchError(f"{ckpt} is not a search checkpoint (no config object); choose another --out")
-    saved, now = data.get("config", {}), config_dict(cfg)
+    now = config_dict(cfg)
+    saved = {"initial_sha256": now["initial_sha256"], **data["config"]}  # checkpoints written before the hash
     diff = sorted(k for k in now.keys() | saved.keys() if saved.get(k) != now.get(k))
     if diff:
         what = ", ".join(f"{k} {saved.get(k)!r} there vs {now.get(k)!r} now" for k in diff)

@@ -250,3 +250,19 @@ def test_damaged_search_checkpoints_are_one_line_errors(tmp_path, capsys):
         assert main([*args, "--out", str(out), "--resume"]) == 2, name
         err = capsys.readouterr().err
         assert "checkpoint.json" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, name
+
+
+def test_resume_refuses_an_edited_initial_file(tmp_path, capsys):
+    from e3dlib import PRESETS
+    from e3dlib.cli import main
+    from e3dlib.presets import scale_width
+
+    initial = tmp_path / "initial.json"
+    scale_width(PRESETS["e3d-initial"], 0.5).save(initial)
+    args = ["search", "--budget-flops", "2e9", "--population", "8", "--iterations", "300", "--checkpoint-every",
+            "100", "--no-progress", "--initial", str(initial), "--out", str(tmp_path / "run")]
+    assert main(args) == 0
+    scale_width(PRESETS["e3d-initial"], 0.75).save(initial)  # same path, other content
+    assert main([*args, "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "initial_sha256" in err and len(err.strip().splitlines()) == 1
