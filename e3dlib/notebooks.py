@@ -166,8 +166,25 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+def _parameters_epilog(argv: list[str]) -> str | None:
+    """For `--help` after a notebook source: that notebook's parameters and their defaults."""
+    source = next((a for a in argv if a.endswith(".py") and Path(a).is_file()), None)
+    if source is None:
+        return None
+    import jupytext
+
+    try:
+        declared = declared_parameters(jupytext.read(source), source)
+    except NotebookError as e:
+        return str(e)
+    return f"parameters of {source} (-p NAME=VALUE):\n" + "\n".join(f"  {k} = {v!r}" for k, v in declared.items())
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m e3dlib.notebooks", description="Run a notebook source headless.")
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(prog="python -m e3dlib.notebooks", description="Run a notebook source headless.",
+                                epilog=_parameters_epilog(argv) if {"-h", "--help"} & set(argv) else None,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source")
     p.add_argument("--scale", choices=SCALES, required=True)
     p.add_argument("--out", required=True)
@@ -188,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     except NotebookError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # an --out or --figures that cannot be written
+        print(f"error: {args.source}: cannot write {e.filename or args.out}: {e.strerror or e}", file=sys.stderr)
+        return 2
     print(f"{args.source} [{args.scale}] -> {args.out} ({time.time() - t:.0f} s)")
     return 0
 

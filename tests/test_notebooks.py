@@ -65,3 +65,18 @@ def test_run_cleans_outputs_and_names_the_failing_cell(tmp_path):
         run_notebook(src, out, scale="smoke", figures="figs", params={"fail": True}, root=tmp_path)
     assert out.read_text() == before  # a failed run leaves the previous output alone
     assert Path(out).exists()
+
+
+def test_runner_help_lists_a_notebooks_parameters_and_bad_out_is_one_line(tmp_path, capsys):
+    from e3dlib.notebooks import main
+
+    src = tmp_path / "00_tiny.py"
+    src.write_text(SOURCE)
+    with pytest.raises(SystemExit):
+        main([str(src), "--help"])
+    out = capsys.readouterr().out
+    assert "parameters of" in out and "fail = False" in out and "figures_dir = 'figures'" in out
+    (tmp_path / "file").write_text("")
+    assert main([str(src), "--scale", "smoke", "--out", str(tmp_path / "file" / "x.ipynb")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and len(err.strip().splitlines()) == 1
