@@ -385,6 +385,11 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
             signal.signal(s, h)
     if not metrics and state["history"]:  # resumed a run that had already finished
         metrics = state["history"][-1]
+    if stop.requested:  # the signal came during validation or checkpointing: the epoch's checkpoint is written
+        if d.main:
+            print(f"stopped by {stop.requested} after epoch {state['epoch']}; checkpoint {last}; continue with "
+                  "--resume", file=sys.stderr)
+        return {**metrics, "interrupted": stop.requested, "model": _unwrap(model)}
     return {**metrics, "model": _unwrap(model)}
 
 

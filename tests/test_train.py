@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -208,3 +209,21 @@ def test_train_config_refuses_values_that_would_silently_do_nothing():
         with pytest.raises(TrainError, match="^--"):
             replace(CFG, **bad)
     assert replace(CFG, max_steps=0, grad_clip=0.0, warmup_epochs=0.0).epochs == CFG.epochs
+
+
+class _SignalDuringValidation(Bright):
+    """A validation set that sends the process SIGINT while it is being read (once)."""
+
+    def __getitem__(self, i):
+        if i == 0 and not getattr(self, "sent", False):
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().__getitem__(i)
+
+
+def test_a_signal_during_validation_stops_with_a_resumable_checkpoint(tmp_path):
+    r = train(CFG, TINY, Bright(), _SignalDuringValidation(24), tmp_path, num_classes=3, progress=False)
+    assert r["interrupted"] == "SIGINT" and r["epoch"] == 1
+    assert json.loads((tmp_path / "metrics.json").read_text())[-1]["epoch"] == 1
+    done = train(CFG, TINY, Bright(), Bright(24), tmp_path, num_classes=3, progress=False, resume=True)
+    assert "interrupted" not in done and done["epoch"] == CFG.epochs
