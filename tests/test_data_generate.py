@@ -107,6 +107,16 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["data", "generate", "something-like", "--out", str(tmp_path), "--videos", "2",
                  "--set", "colour=red"]) == 2
     assert "no setting 'colour'" in capsys.readouterr().err
+    for args, message in ((["generate", "motion", "--videos", "0"], "--videos: must be >= 1"),
+                          (["generate", "motion", "--videos", "2", "--workers", "0"], "--workers: must be >= 1"),
+                          (["inspect", f"ssv2:{tmp_path}", "--limit", "-3"], "--limit: must be >= 1")):
+        assert main(["data", *args, "--out", str(tmp_path / "o")] if args[0] == "generate" else ["data", *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "list").mkdir()
+    (tmp_path / "list" / "e3d-synthetic.json").write_text("[1, 2]")
+    assert main(["data", "generate", "motion", "--out", str(tmp_path / "list"), "--videos", "2"]) == 2
+    assert "not a generator manifest (a JSON list" in capsys.readouterr().err
     for bad in ("noise=nan", "speed=inf", "object_size=0.2,nan"):
         assert main(["data", "generate", "motion", "--out", str(tmp_path / "m"), "--videos", "2", "--set", bad]) == 2
         err = capsys.readouterr().err

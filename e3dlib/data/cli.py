@@ -16,6 +16,18 @@ import json
 from .layouts import NAMES, DataError, data_root
 
 
+def _at_least(lo: int):
+    """An argparse type: an integer >= lo (argparse turns the ValueError into a one-line usage error)."""
+    def parse(text: str) -> int:
+        v = int(text)
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {v}")
+        return v
+
+    parse.__name__ = f"integer >= {lo}"
+    return parse
+
+
 def _key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -52,9 +64,10 @@ def add_data_parser(sub) -> None:
                         "videos")
     g.add_argument("kind", choices=sorted(NAMES))
     g.add_argument("--out", help="output folder (default: $E3D_DATA_ROOT or data/generated, then the kind)")
-    g.add_argument("--videos", type=int, required=True, help="number of videos (80%% train, 10%% val, 10%% test)")
+    g.add_argument("--videos", type=_at_least(1), required=True,
+                   help="number of videos (80%% train, 10%% val, 10%% test)")
     g.add_argument("--seed", type=int, default=0, help="every video is a function of (seed, index) (default 0)")
-    g.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    g.add_argument("--workers", type=_at_least(1), default=2, help="processes (default 2)")
     g.add_argument("--flat", action="store_true", help="kinetics-like: OUT/<split>/<clip>.mp4, no label folders")
     g.add_argument("--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="override a generator setting, e.g. noise=0.1 or object_size=0.2,0.3 (repeatable)")
@@ -65,8 +78,8 @@ def add_data_parser(sub) -> None:
                    "or motion:DIR")
     i.add_argument("--json", action="store_true", help='one JSON object: {"splits": {"train": {"videos": ...}}}')
     i.add_argument("--split", action="append", help="only this split (repeatable; default: all present)")
-    i.add_argument("--limit", type=int, help="check an evenly spaced sample of N videos per split")
-    i.add_argument("--workers", type=int, default=2, help="decoding processes (default 2)")
+    i.add_argument("--limit", type=_at_least(1), help="check an evenly spaced sample of N videos per split")
+    i.add_argument("--workers", type=_at_least(1), default=2, help="decoding processes (default 2)")
     i.set_defaults(func=cmd_inspect)
 
 

@@ -205,6 +205,11 @@ def _check_manifest(out: Path, manifest: dict) -> None:
         old = json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise DataError(f"{path}:{e.lineno}: malformed JSON ({e.msg})") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise DataError(f"{path}: not a generator manifest (binary or nested too deeply)") from None
+    if not isinstance(old, dict):
+        raise DataError(f"{path}: not a generator manifest (a JSON {type(old).__name__}, not an object); use another "
+                        "--out folder or delete this one")
     old = {k: old.get(k) for k in manifest}
     if isinstance(old["config"], dict):  # settings added since that data was written hold their default values
         defaults = json.loads(json.dumps(asdict(make_config(manifest["kind"]))))
