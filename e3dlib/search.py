@@ -713,6 +713,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if score in PROXY_NAMES:
         from .proxies import ProxyScore
 
+        if not all(1 <= v <= 4096 for v in args.proxy_input):
+            raise SearchError(f"--proxy-input {args.proxy_input[0]} {args.proxy_input[1]}: frames T and size S must "
+                              "be in 1..4096")
         score = ProxyScore(args.score, *args.proxy_input)
     cfg = SearchConfig(frames=args.frames, size=args.size, budget_flops=args.budget_flops,
                        flops_convention=args.flops_convention, budget_params=args.budget_params,

@@ -221,6 +221,7 @@ def test_beats_the_published_e3d_s_under_its_budget():
     (["--budget-flops", "inf"], "--budget-flops inf: must be a positive finite number"),
     (["--budget-layers", "0"], "--budget-layers 0: must be a positive finite number"),
     (["--budget-flops", "1e9", "--population", "0"], "--population 0: must be >= 1"),
+    (["--budget-flops", "1e9", "--score", "zen", "--proxy-input", "0", "8"], "--proxy-input 0 8: frames T"),
 ])
 def test_bad_budgets_and_sizes_are_one_line_errors(args, message, tmp_path, capsys):
     from e3dlib.cli import main
