@@ -100,6 +100,8 @@ def asymmetry(spec, gamma: float) -> float:
 
 
 asym = pd.DataFrame([{"net": n, **{f"branch γ = {g}": asymmetry(s, g) for g in (0.0, 0.1)}} for n, s in nets.items()])
+no_stem = asym["net"].map(lambda n: nets[n].stem.temporal_kernel == 0)
+assert (asym.loc[no_stem, "branch γ = 0.0"] < 1e-6).all() and (asym["branch γ = 0.1"] > 1e-3).all()  # the mechanism
 asym.round(4)
 
 # %% [markdown]
@@ -132,7 +134,8 @@ rule
 # `python -m e3dlib data generate motion --out DIR --videos N` writes the ten pure-motion classes of something-like
 # (left/right, up/down, closer/away, clockwise/counter-clockwise, appearing/disappearing) in the Something-Something V2
 # layout, 48×64 frames; the studies read it as `motion:DIR` and train on 8×40² crops. 40² rather than 32² or 48²:
-# there the maps of some stage are exactly as deep as they are wide (8×8×8 or 6×6×6 … parallel to a 3×3×3 kernel),
+# there some layer's feature map is parallel to its kernel (at 32² an 8×8×8 map under the 1×1×1 convs, at 48² an
+# 8×24×24 map under a 1×3×3 kernel in the official variant),
 # where $D(S,K)$ is infinite (notebook 01, §4). Chance is 10 %; a spatial-only net can at best tell the five pairs
 # apart: 20 %.
 
