@@ -89,6 +89,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+OPTION_HELP = {
+    "frames": "frames per clip", "size": "crop size (pixels)", "epochs": "passes over the training split",
+    "batch_size": "clips per step (all processes together)", "lr": "peak learning rate (SGD)",
+    "momentum": "SGD momentum", "weight_decay": "L2 weight decay", "warmup_epochs": "linear warm-up length",
+    "label_smoothing": "cross-entropy label smoothing", "dropout": "dropout before the classifier",
+    "grad_clip": "clip the gradient norm to this (0 = off)",
+    "branch_gamma": "initial scale of each residual branch's last BN (X3D: 0)",
+    "act": "activation after the depthwise conv: relu or swish", "se": "squeeze-excitation ratio (0 = none)",
+    "bf16": "bf16 autocast", "channels_last": "channels-last-3d memory format", "workers": "DataLoader processes",
+    "seed": "seed of weights, data order and augmentation", "device": "cpu, cuda or cuda:N",
+    "max_steps": "stop after this many steps (0 = no limit)", "eval_views": "validation views KxC each epoch",
+}
+
+
+def _bool(text: str) -> bool:
+    v = text.strip().lower()
+    if v not in ("1", "true", "yes", "0", "false", "no"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return v in ("1", "true", "yes")
+
+
 def add_train_parsers(sub: Any) -> None:
     t = sub.add_parser("train", help="train an architecture on a dataset (torchrun-aware)")
     t.add_argument("--arch", help="preset name, JSON spec or TinyNAS file (default e3d-s)")
@@ -110,11 +131,12 @@ def add_train_parsers(sub: Any) -> None:
         if f.name in ("arch", "data"):
             continue
         flag = "--" + f.name.replace("_", "-")
+        default = {"act": "the architecture's", "se": "the architecture's"}.get(f.name, defaults[f.name])
+        text = f"{OPTION_HELP.get(f.name, '')} (default {default})".strip()
         if isinstance(defaults[f.name], bool):
-            t.add_argument(flag, type=lambda v: v.lower() in ("1", "true", "yes"), metavar="BOOL",
-                           help=f"(default {defaults[f.name]})")
+            t.add_argument(flag, type=_bool, metavar="BOOL", help=text)
         else:
-            t.add_argument(flag, type=type(defaults[f.name]), help=f"(default {defaults[f.name]})")
+            t.add_argument(flag, type=type(defaults[f.name]), help=text)
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="multi-view evaluation of a checkpoint")

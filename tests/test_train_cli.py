@@ -41,6 +41,7 @@ def test_train_then_evaluate_from_the_command_line(data_root, tmp_path, capsys):
     (["train", "--eval-views", "0x1", "--out", "{tmp}/r"], "--eval-views '0x1'"),
     (["train", "--device", "gpu", "--out", "{tmp}/r"], "--device 'gpu'"),
     (["train", "--workers", "-1", "--out", "{tmp}/r"], "--workers -1"),
+    (["train", "--bf16", "maybe", "--out", "{tmp}/r"], "--bf16: expected true or false, got 'maybe'"),
     (["evaluate", "--checkpoint", "{tmp}/x.pt", "--batch-size", "0"], "--batch-size 0: must be >= 1"),
     (["evaluate", "--checkpoint", "{tmp}/x.pt", "--views", "0x1"], "views"),
     (["evaluate", "--checkpoint", "{tmp}/x.pt", "--device", "tpu"], "--device 'tpu'"),
