@@ -133,8 +133,11 @@ def test_killed_cli_run_resumes_to_the_same_result(tmp_path, sig, code):
     args = ["search", "--budget-flops", "2e9", "--budget-layers", "83", "--variant", "tinynas", "--population", "64",
             "--iterations", "60000", "--checkpoint-every", "500", "--no-progress"]
     run = tmp_path / "run"
+    # SIGINT at its default in the child even when this test runs under nohup or as a background job (which
+    # start with SIGINT ignored, so Python would never raise KeyboardInterrupt)
     proc = subprocess.Popen([sys.executable, "-m", "e3dlib", *args, "--out", str(run)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while not (run / "checkpoint.json").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.002)
