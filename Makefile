@@ -37,7 +37,7 @@ build/smoke/%.ipynb: notebooks/%.py $(STAMP) $(LIB)
 	$(RUN_NB) $< --scale smoke --out $@ --figures build/smoke/figures
 
 # The rendered notebooks (committed) and figures/ at scale="proxy". Each notebook is independent: 03 and 04
-# share the motion benchmark they generate under data/generated/proxy/motion (whichever runs first writes it),
+# share the motion benchmark they generate under data/generated/proxy/motion-0304 (whichever runs first writes it),
 # 06 generates its own benchmarks there; trained runs are cached in runs/NN/proxy and re-used by later runs.
 reproduce: $(RENDERED)
 notebooks/%.ipynb: notebooks/%.py $(STAMP) $(LIB)

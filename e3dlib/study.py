@@ -33,11 +33,11 @@ MOTION: dict[str, Any] = {"overrides": _MOTION_SETTINGS, "classes": int(_MOTION_
 
 
 def make_benchmark(root: str | Path, videos: int, seed: int = 0, workers: int = 2) -> Path:
-    """Generate (idempotently) the MOTION benchmark under `root/motion/something-like`; returns the data root to
-    pass to `train_and_test` (`root/motion`)."""
+    """Generate (idempotently) the MOTION benchmark under `root/motion-0304/something-like`; returns the data
+    root to pass to `train_and_test` (`root/motion-0304`)."""
     from .data.generate import generate, make_config
 
-    out = Path(root) / "motion"
+    out = Path(root) / "motion-0304"  # not root/motion: that is where notebook 07 writes the `motion` benchmark
     generate("something-like", out / "something-like", videos, seed=seed, workers=workers,
              cfg=make_config("something-like", MOTION["overrides"]), progress=False)
     return out

@@ -62,7 +62,7 @@ def test_make_benchmark_is_the_motion_subset(tmp_path):
     from e3dlib.study import MOTION, make_benchmark
 
     root = make_benchmark(tmp_path, 20, workers=1)
-    assert root == tmp_path / "motion"
+    assert root == tmp_path / "motion-0304"
     train = load_annotations(f"ssv2:{root / 'something-like'}", "train")
     assert train.classes == SOMETHING_CLASSES[:MOTION["classes"]] and len(train) == 16
     assert make_benchmark(tmp_path, 20, workers=1) == root  # idempotent: the same settings are accepted
