@@ -93,12 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    cmd = words[0] if words else "?"
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(words)
         return args.func(args)
     except UsageError as e:
         print(e, file=sys.stderr)
-    except (SpecError, DataError, TrainError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
-        cmd = (argv or sys.argv[1:] or ["?"])[0]
-        print(f"e3dlib {cmd}: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:  # search and train handle it themselves (checkpoint, their own message)
+        again = words[:2] == ["data", "generate"]
+        print(f"e3dlib {cmd}: interrupted" + ("; rerun the same command to continue (finished clips are kept)"
+                                              if again else ""), file=sys.stderr)
+        return 130
+    except (SpecError, DataError, TrainError, OSError) as e:
+        what = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename and e.strerror else str(e)
+        if "\n" in what:  # raised in a DataLoader worker: torch prepends the worker's traceback; keep the message
+            what = what.strip().splitlines()[-1].split(": ", 1)[-1]
+        print(f"e3dlib {cmd}: error: {what}", file=sys.stderr)
     return 2

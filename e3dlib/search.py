@@ -137,8 +137,8 @@ class SearchConfig:
         for name in ("frames", "size", "population", "mutations_per_step", "trace_every", "min_channels"):
             if getattr(self, name) < 1:
                 raise bad(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 1")
-        if self.iterations < 0:
-            raise bad(f"--iterations {self.iterations}: must be >= 0")
+        if self.iterations < 1:
+            raise bad(f"--iterations {self.iterations}: must be >= 1 (0 would search nothing)")
         if self.min_channels % CHANNEL_STEP or self.max_channels % CHANNEL_STEP or \
                 self.max_channels < self.min_channels:
             raise bad(f"channel range must be multiples of {CHANNEL_STEP} with min <= max")
@@ -587,6 +587,8 @@ def _cand(data: list) -> Cand:
 def _load(cfg: SearchConfig, out: Path, resume: bool) -> tuple | None:
     """The saved state of the run in `out`, None when there is none; refuses a directory holding another run."""
     ckpt = out / CHECKPOINT
+    if out.exists() and not out.is_dir():
+        raise SearchError(f"--out {out} is a file, not a run folder; choose another --out")
     if (out / "last.pt").exists() or _command(out / "run.json") not in (None, "search"):
         raise SearchError(f"{out} holds a training run, not a search; choose another --out")
     held = ckpt.exists() or (out / "run.json").exists()

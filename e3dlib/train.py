@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from .data.datasets import collate
 from .model import build_model, save_weights
-from .recipe import RECIPES, TrainConfig, TrainError, with_recipe  # noqa: F401 (re-exported)
+from .recipe import RECIPES, TrainConfig, TrainError, check_device, with_recipe  # noqa: F401 (re-exported)
 from .spec import ArchSpec, SpecError
 
 CURVE_EVERY = 25  # steps per point of the training-loss curve (state["curve"], curve.csv)
@@ -144,10 +144,10 @@ def init_distributed(device: str) -> Dist:
 
 
 def _device(cfg: TrainConfig, d: Dist) -> torch.device:
+    """cuda:N as given on one process; under torchrun each process takes its local rank's GPU."""
+    check_device(cfg.device)
     if cfg.device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise TrainError("--device cuda given but no CUDA device is visible; use --device cpu")
-        return torch.device("cuda", d.local_rank)
+        return torch.device("cuda", d.local_rank if d.world > 1 else torch.device(cfg.device).index or 0)
     return torch.device("cpu")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .archfile import load_arch
-from .recipe import RECIPES, TrainConfig, TrainError, with_recipe
+from .recipe import RECIPES, TrainConfig, TrainError, check_device, with_recipe
 
 
 def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: str | None = None):
@@ -38,6 +38,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = with_recipe(cfg, args.recipe)
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
     cfg = replace(cfg, **given)
+    check_device(cfg.device)
     check_out(Path(args.out))
     spec = load_arch(cfg.arch)
     train_set, val_set = _datasets(cfg, args.data_root, cfg.eval_views, args.cache_dir)
@@ -68,7 +69,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         bad = f"--batch-size {args.batch_size}: must be >= 1" if args.batch_size < 1 else \
             f"--workers {args.workers}: must be >= 0"
         raise TrainError(bad)
-    TrainConfig(device=args.device)  # the same check of --device as training
+    check_device(TrainConfig(device=args.device).device)  # the same checks of --device as training
     views = Views.parse(args.views)
     model, cfg = load_checkpoint(ckpt, args.device, trust=args.trust_checkpoint)
     ds = build_dataset(args.data or cfg["data"], args.split, ClipConfig(frames=cfg["frames"], crop=cfg["size"]),

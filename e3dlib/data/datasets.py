@@ -53,7 +53,7 @@ class VideoDataset(Dataset):
                  on_bad: str | None = None) -> None:
         self.ann, self.clip, self.train = ann, clip or ClipConfig(), train
         self.views, self.seed = views or Views(), seed
-        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.cache_dir = None if cache_dir is None else str(_cache_folder(Path(cache_dir)))
         self.on_bad = on_bad or ("replace" if train else "drop")
         if self.on_bad not in ("replace", "drop"):
             raise DataError(f"on_bad must be 'replace' or 'drop', got {self.on_bad!r}")
@@ -114,6 +114,16 @@ class VideoDataset(Dataset):
         boxes = eval_boxes(frames.shape[1], frames.shape[2], cfg, self.views.crops)
         clips = np.split(frames, k)
         return torch.stack([to_tensor(c, b, cfg) for c in clips for b in boxes]), rec.label
+
+
+def _cache_folder(path: Path) -> Path:
+    """Checked once, before any clip is read (a bad folder would otherwise skip every clip, one by one)."""
+    if path.exists() and not path.is_dir():
+        raise DataError(f"--cache-dir {path} is a file, not a folder; choose another --cache-dir")
+    path.mkdir(parents=True, exist_ok=True)
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise DataError(f"--cache-dir {path} is not writable; choose another --cache-dir")
+    return path
 
 
 def build_dataset(source: str | Source, split: str, clip: ClipConfig | None = None, train: bool | None = None,

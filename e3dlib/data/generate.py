@@ -166,6 +166,8 @@ def generate(kind: str, out: str | Path, videos: int, seed: int = 0, workers: in
     if is_something(kind) and flat:
         raise DataError("--flat applies to kinetics-like only")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out} is a file, not a folder; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"kind": kind, "seed": seed, "flat": flat, "config": asdict(cfg)}
     _check_manifest(out, manifest)
