@@ -266,7 +266,7 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
     if resume:
         ck = read_checkpoint(last, dev, trust=trust_checkpoint)
         _check_keys(last, ck, ("model", "optimizer", "state", "rng", "config", "arch"))
-        if _net_of(ck["arch"]) != _net_of(_unwrap(model).spec.to_dict()):
+        if ArchSpec.network(ck["arch"]) != ArchSpec.network(_unwrap(model).spec.to_dict()):
             raise TrainError(f"{last} was trained for arch {ck['arch'].get('name')!r}, not {spec.name!r}; "
                              "resume with the same --arch or choose another --out")
         saved = TrainConfig.filled(ck["config"])
@@ -453,8 +453,3 @@ def _check_keys(path: Path, ck: dict[str, Any], keys: tuple[str, ...]) -> None:
     missing = [k for k in keys if k not in ck]
     if missing:
         raise TrainError(f"{path}: not an e3dlib training checkpoint (no {', '.join(missing)})")
-
-
-def _net_of(arch: dict[str, Any]) -> dict[str, Any]:
-    """An architecture dict without what a run may change (name, input size)."""
-    return {k: v for k, v in arch.items() if k not in ("name", "frames", "size")}
