@@ -437,8 +437,16 @@ def _write_metrics(out: Path, history: list[dict[str, Any]], curve: list[list[fl
 
 def load_checkpoint(path: str | Path, device: str = "cpu", *, trust: bool = False) -> tuple[nn.Module, dict[str, Any]]:
     """The trained network stored in a training checkpoint (architecture from the checkpoint itself) and the
-    training configuration it was trained with, from one (weights-only) read of the file."""
+    training configuration it was trained with, from one (weights-only) read of the file. A weights file
+    (`best_weights.pt`, `convert`'s output: a state dict with its architecture as JSON beside it) gives the network
+    and a configuration holding only the spec's input size (`frames`, `size`; `data` None)."""
     ck = read_checkpoint(path, device, trust=trust)
+    arch = Path(path).with_suffix(".json")
+    if "model" not in ck and ck and all(isinstance(v, torch.Tensor) for v in ck.values()) and arch.is_file():
+        from .model import load_weights
+
+        model = load_weights(path, device=str(device))
+        return model, {"frames": model.spec.frames, "size": model.spec.size, "data": None}
     _check_keys(Path(path), ck, ("model", "config", "arch"))
     try:
         spec = ArchSpec.from_dict(ck["arch"])

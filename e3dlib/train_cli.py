@@ -72,6 +72,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     check_device(TrainConfig(device=args.device).device)  # the same checks of --device as training
     views = Views.parse(args.views)
     model, cfg = load_checkpoint(ckpt, args.device, trust=args.trust_checkpoint)
+    if not (args.data or cfg["data"]):
+        raise TrainError(f"{ckpt} holds weights only (no training configuration): give --data")
     ds = build_dataset(args.data or cfg["data"], args.split, ClipConfig(frames=cfg["frames"], crop=cfg["size"]),
                        train=False, views=views, root=args.data_root)
     if ds.num_classes != model.head.classifier.out_features:

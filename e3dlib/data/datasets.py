@@ -88,6 +88,8 @@ class VideoDataset(Dataset):
 
     def __getitem__(self, index: int):
         n = len(self)
+        if not 0 <= index < n:  # also ends `for clip, label in dataset`
+            raise IndexError(f"index {index} out of range for {n} videos")
         for k in range(n):
             j = (index + k) % n
             if not self._bad[j]:
