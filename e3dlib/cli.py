@@ -6,6 +6,7 @@
     train     train an architecture (1 CPU, 1 GPU or torchrun)
     evaluate  multi-view evaluation of a checkpoint
     convert   an X3D checkpoint of pytorchvideo / PySlowFast as an e3dlib weights file
+    predict   top-5 classes of videos; export: TorchScript; latency: time per clip, E3D vs X3D
 
 Bad input ends with one line on stderr naming the file or option, and exit code 2.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from .archfile import load_arch
 from .cost import macs, params, tinynas_flops
 from .data.cli import DataError, add_data_parser
+from .deploy_cli import add_deploy_parsers
 from .presets import PRESETS
 from .recipe import TrainError
 from .scores import VARIANTS, homo_entr, st_entr
@@ -117,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_search_parser(sub)
     add_data_parser(sub)
     add_train_parsers(sub)
+    add_deploy_parsers(sub)
     return p
 
 

@@ -111,11 +111,16 @@ class VideoDataset(Dataset):
             flip, label = flip_decision(rec.label, cfg, self.ann.flip_pairs, self.ann.directional,
                                         bool(rng.random() < 0.5))
             return to_tensor(frames, box, cfg, flip), label
-        k = self.views.clips
-        frames = read_clip(rec.path, lambda n: np.concatenate(eval_indices(n, cfg, k)), self.cache_dir)
-        boxes = eval_boxes(frames.shape[1], frames.shape[2], cfg, self.views.crops)
-        clips = np.split(frames, k)
-        return torch.stack([to_tensor(c, b, cfg) for c in clips for b in boxes]), rec.label
+        return test_views(rec.path, cfg, self.views, self.cache_dir), rec.label
+
+
+def test_views(path: str | Path, clip: ClipConfig, views: Views, cache_dir: str | Path | None = None) -> torch.Tensor:
+    """The test views of one video, (views, C, T, crop, crop) ordered clip-major (the multi-view protocol of
+    `evaluate`); raises `VideoDecodeError` for a video that cannot be read."""
+    k = views.clips
+    frames = read_clip(path, lambda n: np.concatenate(eval_indices(n, clip, k)), cache_dir)
+    boxes = eval_boxes(frames.shape[1], frames.shape[2], clip, views.crops)
+    return torch.stack([to_tensor(c, b, clip) for c in np.split(frames, k) for b in boxes])
 
 
 def _cache_folder(path: Path) -> Path:
