@@ -115,7 +115,8 @@ def add_deploy_parsers(sub) -> None:
     p.set_defaults(func=cmd_predict)
     e = sub.add_parser("export", help="a trained network as TorchScript")
     e.add_argument("--checkpoint", required=True, help="best.pt / last.pt of a run, or a weights file (+ .json)")
-    e.add_argument("--format", choices=("torchscript",), default="torchscript", help="export format (torchscript)")
+    e.add_argument("--format", choices=("torchscript",), default="torchscript",
+                   help="export format (default torchscript, the only one)")
     e.add_argument("--out", required=True, help="the file to write")
     e.add_argument("--batch", type=int, default=1, help="batch size of the traced example (default 1)")
     e.add_argument("--frames", type=int, help="clip length of the example (default: the network's)")

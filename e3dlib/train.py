@@ -28,6 +28,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -220,13 +221,15 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset | None, out: str | Path, *,
           resume: bool = False, num_classes: int | None = None, progress: bool | None = None,
-          stop_after_steps: int = 0, trust_checkpoint: bool = False) -> dict[str, Any]:
+          stop_after_steps: int = 0, trust_checkpoint: bool = False,
+          on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train `spec` on `train_set` ((clip (C,T,H,W), label) items); evaluate on `val_set` each epoch.
 
     Writes out/last.pt, out/best.pt, out/best_weights.pt (+ .json: the net alone), out/metrics.csv,
     out/metrics.json, out/curve.csv (training loss every `CURVE_EVERY` steps) and out/run.json; returns the last
     epoch's metrics and, under "model", the trained module. `stop_after_steps` simulates an interruption;
-    `trust_checkpoint` lets `resume` read a checkpoint that is not weights-only (see `read_checkpoint`).
+    `trust_checkpoint` lets `resume` read a checkpoint that is not weights-only (see `read_checkpoint`);
+    `on_epoch(metrics)` is called (on the main process) after each epoch's checkpoint is written.
     """
     out = Path(out)
     check_out(out)
@@ -378,6 +381,8 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
                     _save(out / "best.pt", model, opt, state, cfg)
                     save_weights(_unwrap(model), out / "best_weights.pt")
                 _save(last, model, opt, state, cfg)
+                if on_epoch is not None:
+                    on_epoch({**metrics, "best_top1": state["best_top1"], "improved": improved})
             if stop.requested or cfg.max_steps and state["step"] >= cfg.max_steps:
                 break
     finally:
