@@ -52,6 +52,7 @@ bench: setup
 	$(PY) benchmarks/search_speed.py
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/data_speed.py
+	$(PY) benchmarks/latency.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .ruff_cache

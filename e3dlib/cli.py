@@ -5,6 +5,8 @@
     data      generate the synthetic benchmarks; inspect a dataset on disk
     train     train an architecture (1 CPU, 1 GPU or torchrun)
     evaluate  multi-view evaluation of a checkpoint
+    convert   an X3D checkpoint of pytorchvideo / PySlowFast as an e3dlib weights file
+    predict   top-5 classes of videos; export: TorchScript; latency: time per clip, E3D vs X3D
 
 Bad input ends with one line on stderr naming the file or option, and exit code 2.
 """
@@ -15,10 +17,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .archfile import load_arch
 from .cost import macs, params, tinynas_flops
 from .data.cli import DataError, add_data_parser
+from .deploy_cli import add_deploy_parsers
 from .presets import PRESETS
 from .recipe import TrainError
 from .scores import VARIANTS, homo_entr, st_entr
@@ -63,6 +67,21 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .interop import convert_checkpoint
+
+    notes = convert_checkpoint(args.checkpoint, args.source, PRESETS[args.arch], args.out,
+                               trust=args.trust_checkpoint)
+    if args.json:
+        print(json.dumps({"out": args.out, "arch": args.arch, "from": args.source, "notes": notes}))
+    else:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')} ({args.arch}, from {args.source}); "
+              f"use it with `e3dlib evaluate --checkpoint {args.out} --data ...` or e3dlib.model.load_weights")
+    return 0
+
+
 class _Sources(argparse.Action):
     """--arch and --arch-file append (kind, value) to one list, so output follows input order."""
 
@@ -86,19 +105,40 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--variant", choices=VARIANTS, default="paper", help="STEntr variant (default: paper)")
     s.add_argument("--json", action="store_true", help="one JSON object per architecture per line")
     s.set_defaults(func=cmd_score, sources=[])
+    c = sub.add_parser("convert", help="an X3D checkpoint of pytorchvideo or PySlowFast as an e3dlib weights file")
+    c.add_argument("checkpoint", metavar="IN", help="the .pyth/.pt file (state dict under 'model_state', or bare)")
+    c.add_argument("--from", dest="source", required=True, choices=("pytorchvideo", "slowfast"),
+                   help="the project that wrote IN")
+    c.add_argument("--arch", required=True, choices=[n for n in PRESETS if n.startswith("x3d")],
+                   help="the X3D it holds")
+    c.add_argument("--out", required=True, help="the weights file to write (its architecture as .json beside it)")
+    c.add_argument("--trust-checkpoint", action="store_true",
+                   help="read IN with full unpickling (can run code: only for files you trust; default: weights-only)")
+    c.add_argument("--json", action="store_true", help="print one JSON summary object")
+    c.set_defaults(func=cmd_convert)
     add_search_parser(sub)
     add_data_parser(sub)
     add_train_parsers(sub)
+    add_deploy_parsers(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    cmd = words[0] if words else "?"
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(words)
         return args.func(args)
     except UsageError as e:
         print(e, file=sys.stderr)
-    except (SpecError, DataError, TrainError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
-        cmd = (argv or sys.argv[1:] or ["?"])[0]
-        print(f"e3dlib {cmd}: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:  # search and train handle it themselves (checkpoint, their own message)
+        again = words[:2] == ["data", "generate"]
+        print(f"e3dlib {cmd}: interrupted" + ("; rerun the same command to continue (finished clips are kept)"
+                                              if again else ""), file=sys.stderr)
+        return 130
+    except (SpecError, DataError, TrainError, OSError) as e:
+        what = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename and e.strerror else str(e)
+        if "\n" in what:  # raised in a DataLoader worker: torch prepends the worker's traceback; keep the message
+            what = what.strip().splitlines()[-1].split(": ", 1)[-1]
+        print(f"e3dlib {cmd}: error: {what}", file=sys.stderr)
     return 2

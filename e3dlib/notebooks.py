@@ -64,7 +64,11 @@ def save_table(df: Any, name: str, figures_dir: str | Path) -> Path:
 
 
 class NotebookError(Exception):
-    """A notebook could not run; the message names the notebook (and the cell)."""
+    """A notebook could not run (bad source, parameters or --out); the message names the notebook. Exit code 2."""
+
+
+class CellError(NotebookError):
+    """A cell of the notebook raised; the message names the notebook and the cell. Exit code 1."""
 
 
 def declared_parameters(nb: Any, path: str) -> dict[str, Any]:
@@ -142,7 +146,7 @@ def run_notebook(source: str | Path, out: str | Path, *, scale: str, figures: st
                                 cwd=str(root), progress_bar=False, log_output=False)
         except pm.PapermillExecutionError as e:
             where = f"{source}: cell {e.exec_count} failed"
-            raise NotebookError(f"{where}: {e.ename}: {e.evalue}{_failing_line(e)}") from None
+            raise CellError(f"{where}: {e.ename}: {e.evalue}{_failing_line(e)}") from None
         result = nbformat.read(tmp_out, as_version=4)
     _clean(result, root)
     nbformat.write(result, out)
@@ -204,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         run_notebook(args.source, args.out, scale=args.scale, figures=args.figures, params=params)
     except NotebookError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return 1 if isinstance(e, CellError) else 2
     except OSError as e:  # an --out or --figures that cannot be written
         print(f"error: {args.source}: cannot write {e.filename or args.out}: {e.strerror or e}", file=sys.stderr)
         return 2

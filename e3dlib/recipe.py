@@ -103,3 +103,17 @@ def with_recipe(cfg: TrainConfig, recipe: str) -> TrainConfig:
     if recipe not in RECIPES:
         raise TrainError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
     return replace(cfg, **RECIPES[recipe])
+
+
+def check_device(device: str) -> None:
+    """`device` (already well-formed) must exist on this machine; one line naming --device and the fix if not."""
+    if not device.startswith("cuda"):
+        return
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if count == 0:
+        raise TrainError(f"--device {device} given but no CUDA device is visible; use --device cpu")
+    if index >= count:
+        raise TrainError(f"--device {device}: this machine has {count} CUDA device(s) (cuda:0..cuda:{count - 1})")

@@ -137,8 +137,8 @@ class SearchConfig:
         for name in ("frames", "size", "population", "mutations_per_step", "trace_every", "min_channels"):
             if getattr(self, name) < 1:
                 raise bad(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 1")
-        if self.iterations < 0:
-            raise bad(f"--iterations {self.iterations}: must be >= 0")
+        if self.iterations < 1:
+            raise bad(f"--iterations {self.iterations}: must be >= 1 (0 would search nothing)")
         if self.min_channels % CHANNEL_STEP or self.max_channels % CHANNEL_STEP or \
                 self.max_channels < self.min_channels:
             raise bad(f"channel range must be multiples of {CHANNEL_STEP} with min <= max")
@@ -587,6 +587,8 @@ def _cand(data: list) -> Cand:
 def _load(cfg: SearchConfig, out: Path, resume: bool) -> tuple | None:
     """The saved state of the run in `out`, None when there is none; refuses a directory holding another run."""
     ckpt = out / CHECKPOINT
+    if out.exists() and not out.is_dir():
+        raise SearchError(f"--out {out} is a file, not a run folder; choose another --out")
     if (out / "last.pt").exists() or _command(out / "run.json") not in (None, "search"):
         raise SearchError(f"{out} holds a training run, not a search; choose another --out")
     held = ckpt.exists() or (out / "run.json").exists()
@@ -682,14 +684,18 @@ def add_search_parser(sub: Any) -> None:
                    "maximal depth L; without it STEntr favours very deep nets (official E3D-S/M: 83)")
     s.add_argument("--max-depth", type=int, nargs="+", metavar="D",
                    help="per-stage depth caps, e.g. 3 6 6 6 6 as the official code (default: none)")
-    s.add_argument("--frames", type=int, default=d["frames"].default)
-    s.add_argument("--size", type=int, default=d["size"].default)
-    s.add_argument("--iterations", type=int, default=d["iterations"].default)
-    s.add_argument("--population", type=int, default=d["population"].default)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--frames", type=int, default=d["frames"].default,
+                   help=f"input frames the scores and FLOPs are computed at (default {d['frames'].default})")
+    s.add_argument("--size", type=int, default=d["size"].default,
+                   help=f"input crop size (default {d['size'].default})")
+    s.add_argument("--iterations", type=int, default=d["iterations"].default,
+                   help=f"mutations to try, M of Algorithm 1 (default {d['iterations'].default})")
+    s.add_argument("--population", type=int, default=d["population"].default,
+                   help=f"population size N (default {d['population'].default})")
+    s.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     s.add_argument("--score", choices=SCORES + PROXY_NAMES, default="st_entr",
                    help="st_entr | homo_entr (analytic), or a training-free proxy (zen, naswot, synflow, gradnorm, "
-                        "forward_entropy: seconds per candidate, so use few iterations)")
+                        "forward_entropy: seconds per candidate, so use few iterations; default st_entr)")
     s.add_argument("--proxy-input", type=int, nargs=2, default=(4, 32), metavar=("T", "S"),
                    help="frames and size at which a proxy score builds each candidate (default 4 32)")
     s.add_argument("--initial", default=d["initial"].default,
@@ -699,7 +705,8 @@ def add_search_parser(sub: Any) -> None:
                    help="depthwise kernel choices (default: 1x3x3 1x5x5 3x3x3)")
     s.add_argument("--out", required=True, help="output directory")
     s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    s.add_argument("--checkpoint-every", type=int, default=20_000, metavar="N")
+    s.add_argument("--checkpoint-every", type=int, default=20_000, metavar="N",
+                   help="write the resumable checkpoint every N iterations (default 20000)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar (also off when not a TTY)")
     s.add_argument("--json", action="store_true", help="print one JSON summary object")
     s.set_defaults(func=cmd_search)

@@ -94,6 +94,14 @@ class ArchSpec:
         d["stages"] = [dict(s) for s in d["stages"]]
         return d
 
+    @staticmethod
+    def network(arch: dict[str, Any], ignore: tuple[str, ...] = ()) -> dict[str, Any]:
+        """An architecture dict (`to_dict`, or one read back from JSON) without what a run may change while the
+        network stays the same: its name and input size, and the fields in `ignore` (e.g. num_classes, set by the
+        data). Two runs are of the same network when these are equal."""
+        drop = {"name", "frames", "size", *ignore}
+        return {k: v for k, v in json.loads(json.dumps(arch)).items() if k not in drop}
+
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .cost import macs, params
-from .data.generate import MOTION_SETTINGS
+from .data.synthetic import MOTION_SETTINGS
 from .recipe import TrainConfig
 from .scores import homo_entr, st_entr
 from .spec import ArchSpec, SpecError
@@ -163,13 +163,10 @@ def _check_same_run(path: Path, row: dict[str, Any], spec: ArchSpec, cfg: TrainC
                     sizes: dict[str, int]) -> None:
     """A cached result must come from the same network, recipe and data (the classifier's width is set by the
     data; rows written before the data sizes were recorded are accepted on network and recipe alone)."""
+    overridden = (("act",) if cfg.act else ()) + (("se_ratio",) if cfg.se >= 0 else ())
+
     def net(d: dict[str, Any]) -> dict[str, Any]:
-        d = {**json.loads(json.dumps(d)), "num_classes": None, "frames": None, "size": None, "name": None}
-        if cfg.act:
-            d["act"] = None
-        if cfg.se >= 0:
-            d["se_ratio"] = None
-        return d
+        return ArchSpec.network(d, ("num_classes", *overridden))
 
     def recipe(d: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in json.loads(json.dumps(TrainConfig.filled(d))).items() if k not in _MACHINE}

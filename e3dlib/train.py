@@ -28,6 +28,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from tqdm import tqdm
 
 from .data.datasets import collate
 from .model import build_model, save_weights
-from .recipe import RECIPES, TrainConfig, TrainError, with_recipe  # noqa: F401 (re-exported)
+from .recipe import RECIPES, TrainConfig, TrainError, check_device, with_recipe  # noqa: F401 (re-exported)
 from .spec import ArchSpec, SpecError
 
 CURVE_EVERY = 25  # steps per point of the training-loss curve (state["curve"], curve.csv)
@@ -144,10 +145,10 @@ def init_distributed(device: str) -> Dist:
 
 
 def _device(cfg: TrainConfig, d: Dist) -> torch.device:
+    """cuda:N as given on one process; under torchrun each process takes its local rank's GPU."""
+    check_device(cfg.device)
     if cfg.device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise TrainError("--device cuda given but no CUDA device is visible; use --device cpu")
-        return torch.device("cuda", d.local_rank)
+        return torch.device("cuda", d.local_rank if d.world > 1 else torch.device(cfg.device).index or 0)
     return torch.device("cpu")
 
 
@@ -220,13 +221,15 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset | None, out: str | Path, *,
           resume: bool = False, num_classes: int | None = None, progress: bool | None = None,
-          stop_after_steps: int = 0, trust_checkpoint: bool = False) -> dict[str, Any]:
+          stop_after_steps: int = 0, trust_checkpoint: bool = False,
+          on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train `spec` on `train_set` ((clip (C,T,H,W), label) items); evaluate on `val_set` each epoch.
 
     Writes out/last.pt, out/best.pt, out/best_weights.pt (+ .json: the net alone), out/metrics.csv,
     out/metrics.json, out/curve.csv (training loss every `CURVE_EVERY` steps) and out/run.json; returns the last
     epoch's metrics and, under "model", the trained module. `stop_after_steps` simulates an interruption;
-    `trust_checkpoint` lets `resume` read a checkpoint that is not weights-only (see `read_checkpoint`).
+    `trust_checkpoint` lets `resume` read a checkpoint that is not weights-only (see `read_checkpoint`);
+    `on_epoch(metrics)` is called (on the main process) after each epoch's checkpoint is written.
     """
     out = Path(out)
     check_out(out)
@@ -266,7 +269,7 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
     if resume:
         ck = read_checkpoint(last, dev, trust=trust_checkpoint)
         _check_keys(last, ck, ("model", "optimizer", "state", "rng", "config", "arch"))
-        if _net_of(ck["arch"]) != _net_of(_unwrap(model).spec.to_dict()):
+        if ArchSpec.network(ck["arch"]) != ArchSpec.network(_unwrap(model).spec.to_dict()):
             raise TrainError(f"{last} was trained for arch {ck['arch'].get('name')!r}, not {spec.name!r}; "
                              "resume with the same --arch or choose another --out")
         saved = TrainConfig.filled(ck["config"])
@@ -378,6 +381,8 @@ def train(cfg: TrainConfig, spec: ArchSpec, train_set: Dataset, val_set: Dataset
                     _save(out / "best.pt", model, opt, state, cfg)
                     save_weights(_unwrap(model), out / "best_weights.pt")
                 _save(last, model, opt, state, cfg)
+                if on_epoch is not None:
+                    on_epoch({**metrics, "best_top1": state["best_top1"], "improved": improved})
             if stop.requested or cfg.max_steps and state["step"] >= cfg.max_steps:
                 break
     finally:
@@ -437,8 +442,16 @@ def _write_metrics(out: Path, history: list[dict[str, Any]], curve: list[list[fl
 
 def load_checkpoint(path: str | Path, device: str = "cpu", *, trust: bool = False) -> tuple[nn.Module, dict[str, Any]]:
     """The trained network stored in a training checkpoint (architecture from the checkpoint itself) and the
-    training configuration it was trained with, from one (weights-only) read of the file."""
+    training configuration it was trained with, from one (weights-only) read of the file. A weights file
+    (`best_weights.pt`, `convert`'s output: a state dict with its architecture as JSON beside it) gives the network
+    and a configuration holding only the spec's input size (`frames`, `size`; `data` None)."""
     ck = read_checkpoint(path, device, trust=trust)
+    arch = Path(path).with_suffix(".json")
+    if "model" not in ck and ck and all(isinstance(v, torch.Tensor) for v in ck.values()) and arch.is_file():
+        from .model import load_weights
+
+        model = load_weights(path, device=str(device))
+        return model, {"frames": model.spec.frames, "size": model.spec.size, "data": None}
     _check_keys(Path(path), ck, ("model", "config", "arch"))
     try:
         spec = ArchSpec.from_dict(ck["arch"])
@@ -453,8 +466,3 @@ def _check_keys(path: Path, ck: dict[str, Any], keys: tuple[str, ...]) -> None:
     missing = [k for k in keys if k not in ck]
     if missing:
         raise TrainError(f"{path}: not an e3dlib training checkpoint (no {', '.join(missing)})")
-
-
-def _net_of(arch: dict[str, Any]) -> dict[str, Any]:
-    """An architecture dict without what a run may change (name, input size)."""
-    return {k: v for k, v in arch.items() if k not in ("name", "frames", "size")}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .archfile import load_arch
-from .recipe import RECIPES, TrainConfig, TrainError, with_recipe
+from .recipe import RECIPES, TrainConfig, TrainError, check_device, with_recipe
 
 
 def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: str | None = None):
@@ -38,18 +38,29 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = with_recipe(cfg, args.recipe)
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
     cfg = replace(cfg, **given)
+    check_device(cfg.device)
     check_out(Path(args.out))
     spec = load_arch(cfg.arch)
     train_set, val_set = _datasets(cfg, args.data_root, cfg.eval_views, args.cache_dir)
+    seen: dict[str, float] = {}
+
+    def epoch_line(m: dict[str, Any]) -> None:
+        seen["best"] = m["best_top1"]
+        val = f"  val top-1 {m['val_top1']:.4f}" if "val_top1" in m else ""
+        print(f"epoch {m['epoch']}/{cfg.epochs}  step {m['step']}  train loss {m['train_loss']:.4f}  "
+              f"train top-1 {m['train_top1']:.4f}{val}  ({m['seconds']:.0f} s){'  best' if m['improved'] else ''}",
+              flush=True)
+
     result = train(cfg, spec, train_set, val_set, args.out, resume=args.resume, num_classes=train_set.num_classes,
-                   progress=not args.no_progress, trust_checkpoint=args.trust_checkpoint)
+                   progress=not args.no_progress and sys.stderr.isatty(), trust_checkpoint=args.trust_checkpoint,
+                   on_epoch=None if args.json else epoch_line)
     result.pop("model", None)
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "history"}))
     elif not result.get("interrupted"):
-        val = f", val top-1 {result['val_top1']:.4f}" if "val_top1" in result else ""
-        print(f"{args.out}: {result.get('epoch', 0)} epochs, train loss {result.get('train_loss', float('nan')):.4f}, "
-              f"train top-1 {result.get('train_top1', float('nan')):.4f}{val}")
+        best = seen.get("best", result.get("val_top1", result.get("train_top1", float("nan"))))
+        print(f"{args.out}: {result.get('epoch', 0)} epochs; best {'val' if 'val_top1' in result else 'train'} "
+              f"top-1 {best:.4f} (best.pt, best_weights.pt); last.pt holds the final state")
     if result.get("collapsed"):
         print(f"warning: {args.out}: the run collapsed ({result['collapse_reason']}); do not average it into a study",
               file=sys.stderr)
@@ -68,16 +79,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         bad = f"--batch-size {args.batch_size}: must be >= 1" if args.batch_size < 1 else \
             f"--workers {args.workers}: must be >= 0"
         raise TrainError(bad)
-    TrainConfig(device=args.device)  # the same check of --device as training
+    check_device(TrainConfig(device=args.device).device)  # the same checks of --device as training
     views = Views.parse(args.views)
     model, cfg = load_checkpoint(ckpt, args.device, trust=args.trust_checkpoint)
+    if not (args.data or cfg["data"]):
+        raise TrainError(f"{ckpt} holds weights only (no training configuration): give --data")
     ds = build_dataset(args.data or cfg["data"], args.split, ClipConfig(frames=cfg["frames"], crop=cfg["size"]),
                        train=False, views=views, root=args.data_root)
     if ds.num_classes != model.head.classifier.out_features:
         raise TrainError(f"{ckpt}: trained for {model.head.classifier.out_features} classes, but {args.data} has "
                          f"{ds.num_classes}")
     res = evaluate_model(model, ds, args.device, batch_size=args.batch_size, workers=args.workers,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress and sys.stderr.isatty())
     out = {"top1": res["top1"], "top5": res["top5"], "clips": res["clips"], "views": views.name,
            "skipped": ds.num_skipped, "confusion": res["confusion"],
            "per_class": [None if v != v else v for v in res["per_class"]]}  # NaN (no clips) -> null in JSON
@@ -122,7 +135,7 @@ def add_train_parsers(sub: Any) -> None:
     t.add_argument("--out", required=True, help="run folder: last.pt, best.pt, metrics.csv, run.json")
     t.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
-    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar (also off when not a TTY)")
     t.add_argument("--trust-checkpoint", action="store_true",
                    help="read a checkpoint that is not weights-only (written by an older e3dlib): "
                    "unpickling can run code, so only for files you made yourself")
@@ -140,16 +153,18 @@ def add_train_parsers(sub: Any) -> None:
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="multi-view evaluation of a checkpoint")
-    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--checkpoint", required=True,
+                   help="best.pt / last.pt of a training run, or a weights file (best_weights.pt, convert's output)")
     e.add_argument("--data", help="data source (default: the one the checkpoint was trained on)")
-    e.add_argument("--data-root")
-    e.add_argument("--split", default="val")
-    e.add_argument("--views", default="10x1", help="KxC: K clips x C crops (1 = Center, 3 = LeftCenterRight)")
-    e.add_argument("--batch-size", type=int, default=4)
-    e.add_argument("--workers", type=int, default=2)
-    e.add_argument("--device", default="cpu")
-    e.add_argument("--json", action="store_true")
-    e.add_argument("--no-progress", action="store_true")
+    e.add_argument("--data-root", help="root of named data sources (default: $E3D_DATA_ROOT or data/generated)")
+    e.add_argument("--split", default="val", help="train, val or test (default val)")
+    e.add_argument("--views", default="10x1",
+                   help="KxC: K clips x C crops (1 = Center, 3 = LeftCenterRight) (default 10x1)")
+    e.add_argument("--batch-size", type=int, default=4, help="videos per batch (default 4)")
+    e.add_argument("--workers", type=int, default=2, help="data loader processes (default 2)")
+    e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    e.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar (also off when not a TTY)")
     e.add_argument("--trust-checkpoint", action="store_true",
                    help="read a checkpoint that is not weights-only (written by an older e3dlib): "
                    "unpickling can run code, so only for files you made yourself")

@@ -58,3 +58,28 @@ def test_module_entry_point_bad_file(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "broken.txt" in r.stderr and "Traceback" not in r.stderr
+
+
+def _subparsers(parser, prefix=""):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{prefix}{name}", sub
+                yield from _subparsers(sub, f"{prefix}{name} ")
+
+
+def test_every_option_of_every_command_says_what_it_does_and_its_default():
+    from e3dlib.cli import build_parser
+
+    missing = []
+    for name, sub in _subparsers(build_parser()):
+        for a in sub._actions:
+            if not a.option_strings or a.dest == "help":
+                continue
+            text = a.help or ""
+            has_default = a.default not in (None, False, [], ()) and not a.required
+            if not text or (has_default and "default" not in text):
+                missing.append(f"{name} {a.option_strings[0]}")
+    assert not missing, missing

@@ -192,3 +192,16 @@ def test_an_id_listed_twice_is_loaded_once_and_reported(tmp_path, capsys):
     assert (train["videos"], train["duplicates"], train["decodable"]) == (2, 1, 2)
     assert main(["data", "inspect", f"ssv2:{tmp_path}", "--split", "train"]) == 0
     assert "1 id(s) listed more than once" in capsys.readouterr().out
+
+
+def test_a_dataset_ends(tmp_path):
+    from e3dlib.cli import main
+    from e3dlib.data.datasets import build_dataset
+    from e3dlib.data.transforms import ClipConfig
+
+    assert main(["data", "generate", "motion", "--out", str(tmp_path), "--videos", "4", "--workers", "1", "--quiet",
+                 "--set", "frames=8", "--set", "height=32", "--set", "width=32"]) == 0
+    ds = build_dataset(f"motion:{tmp_path}", "train", ClipConfig(frames=4, crop=24), train=False)
+    assert len(list(ds)) == len(ds)  # iteration stops (it used to wrap around forever)
+    with pytest.raises(IndexError):
+        ds[len(ds)]

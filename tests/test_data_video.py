@@ -104,3 +104,10 @@ def test_a_frame_whose_header_claims_an_enormous_size_is_a_decode_error(tmp_path
         (tmp_path / "f" / "00002.jpg").write_bytes(bytes(data))
         with pytest.raises(VideoDecodeError, match=message):
             read_clip(tmp_path / "f")
+
+
+def test_a_video_whose_header_claims_an_enormous_size_is_a_decode_error(tmp_path):
+    path = tmp_path / "huge.y4m"  # y4m's header is text: one frame of 15000x15000 claimed, a few bytes given
+    path.write_bytes(b"YUV4MPEG2 W15000 H15000 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(1000))
+    with pytest.raises(VideoDecodeError, match="claims 15000x15000 pixels per frame"):
+        read_clip(path)

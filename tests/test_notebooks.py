@@ -80,3 +80,16 @@ def test_runner_help_lists_a_notebooks_parameters_and_bad_out_is_one_line(tmp_pa
     assert main([str(src), "--scale", "smoke", "--out", str(tmp_path / "file" / "x.ipynb")]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and len(err.strip().splitlines()) == 1
+
+
+def test_runner_exit_codes_tell_bad_input_from_a_failing_cell(tmp_path, capsys):
+    from e3dlib.notebooks import main
+
+    src = tmp_path / "00_tiny.py"
+    src.write_text(SOURCE)
+    assert main([str(tmp_path / "missing.py"), "--scale", "smoke", "--out", str(tmp_path / "x.ipynb")]) == 2
+    assert main([str(src), "--scale", "smoke", "-p", "nokey=1", "--out", str(tmp_path / "x.ipynb")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "no such notebook source" in err[0] and "unknown parameter 'nokey'" in err[1]
+    assert main([str(src), "--scale", "smoke", "-p", "fail=True", "--out", str(tmp_path / "x.ipynb")]) == 1
+    assert "asked to fail" in capsys.readouterr().err

@@ -92,3 +92,13 @@ def test_never_overwrites_another_kind_of_run(tmp_path, capsys):
     (train_dir / "last.pt").write_bytes(b"")
     assert main(["search", "--budget-flops", "1e9", "--iterations", "10", "--out", str(train_dir)]) == 2
     assert "holds a training run" in capsys.readouterr().err
+
+
+def test_train_prints_a_line_per_epoch_and_a_summary(data_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--arch", "e3d-initial", "--data", "something-like", "--data-root", str(data_root),
+                 "--frames", "4", "--size", "32", "--epochs", "2", "--batch-size", "8", "--workers", "0",
+                 "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[:2] for line in lines[:2]] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    assert "val top-1" in lines[0] and lines[-1].startswith(f"{out}: 2 epochs; best val top-1")

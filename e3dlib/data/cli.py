@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from .layouts import NAMES, DataError, data_root
 
@@ -41,7 +42,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     cfg = make_config(args.kind, dict(args.set))
     out = args.out or str(data_root() / args.kind)
     counts = generate(args.kind, out, args.videos, seed=args.seed, workers=args.workers, cfg=cfg, flat=args.flat,
-                      progress=not args.quiet)
+                      progress=not args.quiet and sys.stderr.isatty())
     print(f"{args.kind}: {args.videos} videos in {out} ({counts['written']} written, {counts['kept']} kept, "
           f"{counts['repaired']} repaired); read it as {NAMES[args.kind]}:{out}")
     return 0
@@ -50,7 +51,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from .check import format_report, inspect_source
 
-    report = inspect_source(args.source, args.split, args.limit, args.workers, progress=not args.json)
+    report = inspect_source(args.source, args.split, args.limit, args.workers,
+                            progress=not args.json and sys.stderr.isatty())
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 
@@ -71,7 +73,7 @@ def add_data_parser(sub) -> None:
     g.add_argument("--flat", action="store_true", help="kinetics-like: OUT/<split>/<clip>.mp4, no label folders")
     g.add_argument("--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="override a generator setting, e.g. noise=0.1 or object_size=0.2,0.3 (repeatable)")
-    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--quiet", action="store_true", help="no progress bar (also off when not a TTY)")
     g.set_defaults(func=cmd_generate)
     i = dsub.add_parser("inspect", help="per split: videos, decodable, skipped (with reasons), classes, frames")
     i.add_argument("source", help="ssv1:ROOT, ssv2:ROOT, k400:ROOT, folder:ROOT, something-like, motion, kinetics-like "

@@ -53,7 +53,7 @@ class VideoDataset(Dataset):
                  on_bad: str | None = None) -> None:
         self.ann, self.clip, self.train = ann, clip or ClipConfig(), train
         self.views, self.seed = views or Views(), seed
-        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.cache_dir = None if cache_dir is None else str(_cache_folder(Path(cache_dir)))
         self.on_bad = on_bad or ("replace" if train else "drop")
         if self.on_bad not in ("replace", "drop"):
             raise DataError(f"on_bad must be 'replace' or 'drop', got {self.on_bad!r}")
@@ -88,6 +88,8 @@ class VideoDataset(Dataset):
 
     def __getitem__(self, index: int):
         n = len(self)
+        if not 0 <= index < n:  # also ends `for clip, label in dataset`
+            raise IndexError(f"index {index} out of range for {n} videos")
         for k in range(n):
             j = (index + k) % n
             if not self._bad[j]:
@@ -109,11 +111,26 @@ class VideoDataset(Dataset):
             flip, label = flip_decision(rec.label, cfg, self.ann.flip_pairs, self.ann.directional,
                                         bool(rng.random() < 0.5))
             return to_tensor(frames, box, cfg, flip), label
-        k = self.views.clips
-        frames = read_clip(rec.path, lambda n: np.concatenate(eval_indices(n, cfg, k)), self.cache_dir)
-        boxes = eval_boxes(frames.shape[1], frames.shape[2], cfg, self.views.crops)
-        clips = np.split(frames, k)
-        return torch.stack([to_tensor(c, b, cfg) for c in clips for b in boxes]), rec.label
+        return test_views(rec.path, cfg, self.views, self.cache_dir), rec.label
+
+
+def test_views(path: str | Path, clip: ClipConfig, views: Views, cache_dir: str | Path | None = None) -> torch.Tensor:
+    """The test views of one video, (views, C, T, crop, crop) ordered clip-major (the multi-view protocol of
+    `evaluate`); raises `VideoDecodeError` for a video that cannot be read."""
+    k = views.clips
+    frames = read_clip(path, lambda n: np.concatenate(eval_indices(n, clip, k)), cache_dir)
+    boxes = eval_boxes(frames.shape[1], frames.shape[2], clip, views.crops)
+    return torch.stack([to_tensor(c, b, clip) for c in np.split(frames, k) for b in boxes])
+
+
+def _cache_folder(path: Path) -> Path:
+    """Checked once, before any clip is read (a bad folder would otherwise skip every clip, one by one)."""
+    if path.exists() and not path.is_dir():
+        raise DataError(f"--cache-dir {path} is a file, not a folder; choose another --cache-dir")
+    path.mkdir(parents=True, exist_ok=True)
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise DataError(f"--cache-dir {path} is not writable; choose another --cache-dir")
+    return path
 
 
 def build_dataset(source: str | Source, split: str, clip: ClipConfig | None = None, train: bool | None = None,

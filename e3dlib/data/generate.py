@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from .layouts import NAMES, SSV2_DIR, DataError, k400_stem, write_k400, write_ssv2
 from .synthetic import (
+    MOTION_SETTINGS,
     SOMETHING_CLASSES,
     KineticsConfig,
     SomethingConfig,
@@ -42,11 +43,6 @@ from .video import VideoDecodeError, read_clip, write_video
 
 MANIFEST = "e3d-synthetic.json"
 CONFIGS = {"something-like": SomethingConfig, "motion": SomethingConfig, "kinetics-like": KineticsConfig}
-# The motion benchmark's defaults (any of them can still be overridden with --set): the ten pure-motion classes
-# (each pair differs only in the order of its frames), no clutter, distractors or camera shake, large objects,
-# small frames (studies train at 8x40^2 crops; `ClipConfig`'s training scale 46..57 px of the 48-px short side).
-MOTION_SETTINGS = {"classes": "10", "noise": "0.02", "clutter": "0", "distractors": "0", "jitter": "0",
-                   "object_size": "0.3,0.45", "height": "48", "width": "64"}
 PRESET_SETTINGS = {"motion": MOTION_SETTINGS}
 
 
@@ -166,6 +162,8 @@ def generate(kind: str, out: str | Path, videos: int, seed: int = 0, workers: in
     if is_something(kind) and flat:
         raise DataError("--flat applies to kinetics-like only")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out} is a file, not a folder; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"kind": kind, "seed": seed, "flat": flat, "config": asdict(cfg)}
     _check_manifest(out, manifest)

@@ -21,6 +21,12 @@ import numpy as np
 
 from .layouts import DataError
 
+# The motion benchmark's defaults (any of them can still be overridden with --set): the ten pure-motion classes
+# (each pair differs only in the order of its frames), no clutter, distractors or camera shake, large objects,
+# small frames (studies train at 8x40^2 crops; `ClipConfig`'s training scale 46..57 px of the 48-px short side).
+MOTION_SETTINGS = {"classes": "10", "noise": "0.02", "clutter": "0", "distractors": "0", "jitter": "0",
+                   "object_size": "0.3,0.45", "height": "48", "width": "64"}
+
 SOMETHING_CLASSES = (
     "Moving something from left to right",            # 0
     "Moving something from right to left",            # 1

@@ -105,6 +105,9 @@ def _read_video(path: Path, indices: IndexFn | None) -> np.ndarray:
         stream = container.streams.video[0]
         if stream.codec_context is None:
             raise VideoDecodeError("unknown video codec")
+        w, h = stream.codec_context.width, stream.codec_context.height
+        if w * h > MAX_FRAME_PIXELS:  # checked before a decoder allocates frames of that size
+            raise VideoDecodeError(f"its header claims {w}x{h} pixels per frame (more than {MAX_FRAME_PIXELS:,})")
         stream.codec_context.thread_count = 1
         n_header = stream.frames
         want = None

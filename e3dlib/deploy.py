@@ -1,0 +1,117 @@
+"""Using a trained network: predict classes of videos, export it (TorchScript), measure its latency.
+
+    predict(model, paths, clip, views)        top-k classes per video; unreadable videos are reported, not fatal
+    export_torchscript(model, out, example)   a traced TorchScript file whose outputs equal the eager model's
+    latency(model, shape, ...)                median seconds per forward pass after warm-up (eager or TorchScript,
+                                              channels-last-3d on or off, a given number of threads)
+
+`python -m e3dlib predict|export|latency` are their command-line faces; `benchmarks/latency.py` prints E3D / X3D
+ratios measured in one run.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .data.layouts import DataError
+from .data.transforms import ClipConfig, Views
+from .data.video import VideoDecodeError
+
+
+def read_labels(path: str | Path, num_classes: int) -> list[str]:
+    """Class names from a text file (one per line, in class order), a JSON list, or a JSON object name -> index
+    (Something-Something's labels file); one-line errors naming the file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"--labels {p}: cannot read it ({type(e).__name__})") from None
+    names: list[str]
+    if p.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            raise DataError(f"--labels {p}: malformed JSON") from None
+        if isinstance(data, dict) and all(str(v).isdigit() for v in data.values()):
+            names = [""] * len(data)
+            for name, i in data.items():
+                if int(i) < len(names):
+                    names[int(i)] = name
+        elif isinstance(data, list) and all(isinstance(n, str) for n in data):
+            names = data
+        else:
+            raise DataError(f"--labels {p}: expected a list of names or an object name -> index")
+    else:
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(names) != num_classes or not all(names):
+        raise DataError(f"--labels {p}: {len(names)} names for a network of {num_classes} classes")
+    return names
+
+
+@torch.no_grad()
+def predict(model: nn.Module, paths: Sequence[str | Path], clip: ClipConfig, views: Views, *, top: int = 5,
+            labels: Sequence[str] | None = None, batch_views: int = 30) -> list[dict[str, Any]]:
+    """For each video: {"video", "top": [{"class", "label", "probability"}, ...]} with the softmax averaged over
+    the test views, or {"video", "error"} when it cannot be read."""
+    from .data.datasets import test_views
+
+    model.eval()
+    out = []
+    for path in paths:
+        try:
+            x = test_views(path, clip, views)
+        except (VideoDecodeError, OSError, ValueError) as e:
+            out.append({"video": str(path), "error": str(e) or type(e).__name__})
+            continue
+        probs = torch.cat([model(part).softmax(-1) for part in x.split(batch_views)]).mean(0)
+        p, idx = probs.topk(min(top, probs.numel()))
+        out.append({"video": str(path), "top": [
+            {"class": int(i), "label": labels[int(i)] if labels else str(int(i)), "probability": float(q)}
+            for q, i in zip(p.tolist(), idx.tolist(), strict=True)]})
+    return out
+
+
+def export_torchscript(model: nn.Module, out: str | Path, example: torch.Tensor) -> torch.jit.ScriptModule:
+    """Trace `model` (eval mode) on `example` and save it to `out`; the traced module's outputs equal the eager
+    model's (the network has no data-dependent control flow). Load it with `torch.jit.load(out)`."""
+    model.eval()
+    with torch.no_grad():
+        traced = torch.jit.trace(model, example)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    traced.save(str(tmp))
+    tmp.replace(out)
+    return traced
+
+
+def latency(model: nn.Module, shape: tuple[int, ...], *, threads: int, torchscript: bool = False,
+            channels_last: bool = False, warmup: int = 3, repeats: int = 10) -> float:
+    """Median seconds of one forward pass of `model` on a random input of `shape` (B, C, T, H, W), in eval mode
+    without autograd, after `warmup` passes, with `threads` intra-op threads (restored afterwards)."""
+    fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
+    model = model.eval().to(memory_format=fmt)
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).contiguous(memory_format=fmt)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            run = torch.jit.freeze(torch.jit.trace(model, x)) if torchscript else model
+            for _ in range(warmup):
+                run(x)
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                run(x)
+                times.append(time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(before)
+    return statistics.median(times)

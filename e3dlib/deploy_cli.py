@@ -1,0 +1,137 @@
+"""`python -m e3dlib predict | export | latency`: the command-line faces of e3dlib.deploy."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from pathlib import Path
+
+from .recipe import TrainError
+
+
+def _model(args: argparse.Namespace):
+    from .train import load_checkpoint
+
+    return load_checkpoint(Path(args.checkpoint), trust=args.trust_checkpoint)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .data.transforms import ClipConfig, Views
+    from .deploy import predict, read_labels
+
+    views = Views.parse(args.views)
+    if args.top < 1:
+        raise TrainError(f"--top {args.top}: must be >= 1")
+    model, cfg = _model(args)
+    n = model.head.classifier.out_features
+    labels = read_labels(args.labels, n) if args.labels else None
+    rows = predict(model, args.videos, ClipConfig(frames=cfg["frames"], crop=cfg["size"]), views, top=args.top,
+                   labels=labels)
+    for r in rows:
+        if "error" in r:
+            print(f"e3dlib predict: error: {r['video']}: {r['error']}", file=sys.stderr)
+        elif args.json:
+            print(json.dumps(r))
+        else:
+            print(r["video"] + "\n" + "\n".join(f"  {t['probability']:6.1%}  {t['label']}" for t in r["top"]))
+    return 2 if any("error" in r for r in rows) else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import torch
+
+    from .deploy import export_torchscript
+
+    if args.batch < 1:
+        raise TrainError(f"--batch {args.batch}: must be >= 1")
+    model, cfg = _model(args)
+    frames, size = args.frames or cfg["frames"], args.size or cfg["size"]
+    example = torch.randn((args.batch, 3, frames, size, size), generator=torch.Generator().manual_seed(0))
+    traced = export_torchscript(model, args.out, example)
+    with torch.no_grad():
+        diff = float((torch.jit.load(args.out)(example) - model(example)).abs().max())
+    print(f"wrote {args.out} (TorchScript, traced at {args.batch}x3x{frames}x{size}x{size}); max |exported - eager| "
+          f"= {diff:.2e}; load it with torch.jit.load")
+    del traced
+    return 0
+
+
+def cmd_latency(args: argparse.Namespace) -> int:
+    from .archfile import load_arch
+    from .cost import macs
+    from .deploy import latency
+    from .model import build_model
+
+    if not all(t == "all" or t.isdigit() for t in args.threads):
+        raise TrainError(f"--threads {' '.join(args.threads)}: give numbers >= 1 or 'all'")
+    threads = sorted({(os.cpu_count() or 1) if t == "all" else int(t) for t in args.threads})
+    if min(threads) < 1 or min(args.batch) < 1 or args.repeats < 1:
+        raise TrainError("--threads, --batch and --repeats must be >= 1")
+    specs = [load_arch(a, frames=args.frames, size=args.size) for a in args.arch]
+    rows = []
+    configs = list(itertools.product(args.batch, threads, (False, True), (False, True)))
+    for spec in specs:
+        model = build_model(spec)
+        for batch, th, ts, cl in configs:
+            sec = latency(model, (batch, 3, spec.frames, spec.size, spec.size), threads=th, torchscript=ts,
+                          channels_last=cl, repeats=args.repeats)
+            rows.append({"arch": spec.name, "frames": spec.frames, "size": spec.size, "gmacs": macs(spec) / 1e9,
+                         "batch": batch, "threads": th, "mode": "torchscript" if ts else "eager",
+                         "channels_last": cl, "ms_per_clip": 1e3 * sec / batch})
+    if len(specs) >= 2:
+        first, second = specs[0].name, specs[1].name
+        for r in rows:
+            if r["arch"] == first:
+                twin = next(o for o in rows if o["arch"] == second and all(o[k] == r[k] for k in
+                            ("batch", "threads", "mode", "channels_last")))
+                r[f"ratio_to_{second}"] = r["ms_per_clip"] / twin["ms_per_clip"]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'arch':<10}{'input':>10}{'GMACs':>8}{'batch':>6}{'thr':>5}{'mode':>12}{'CL':>4}{'ms/clip':>10}"
+          + (f"  vs {specs[1].name}" if len(specs) >= 2 else ""))
+    for r in rows:
+        ratio = next((v for k, v in r.items() if k.startswith("ratio_to_")), None)
+        print(f"{r['arch'][:9]:<10}{r['frames']:>4}x{r['size']:<4}{r['gmacs']:>8.3f}{r['batch']:>6}{r['threads']:>5}"
+              f"{r['mode']:>12}{'y' if r['channels_last'] else 'n':>4}{r['ms_per_clip']:>10.2f}"
+              + (f"  {ratio:.2f}x" if ratio else ""))
+    return 0
+
+
+def add_deploy_parsers(sub) -> None:
+    trust = dict(action="store_true", help="read the checkpoint with full unpickling (can run code: only for files "
+                                           "you trust; default: weights-only)")
+    p = sub.add_parser("predict", help="top-k classes of videos with a trained network")
+    p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files or frame folders")
+    p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of a run, or a weights file (+ .json)")
+    p.add_argument("--labels", help="class names: a text file (one per line), a JSON list or name -> index object")
+    p.add_argument("--views", default="1x1", help="test views KxC (default 1x1; the paper tests 10x3 / 2x3)")
+    p.add_argument("--top", type=int, default=5, help="classes to print per video (default 5)")
+    p.add_argument("--json", action="store_true", help="one JSON object per video")
+    p.add_argument("--trust-checkpoint", **trust)
+    p.set_defaults(func=cmd_predict)
+    e = sub.add_parser("export", help="a trained network as TorchScript")
+    e.add_argument("--checkpoint", required=True, help="best.pt / last.pt of a run, or a weights file (+ .json)")
+    e.add_argument("--format", choices=("torchscript",), default="torchscript",
+                   help="export format (default torchscript, the only one)")
+    e.add_argument("--out", required=True, help="the file to write")
+    e.add_argument("--batch", type=int, default=1, help="batch size of the traced example (default 1)")
+    e.add_argument("--frames", type=int, help="clip length of the example (default: the network's)")
+    e.add_argument("--size", type=int, help="crop size of the example (default: the network's)")
+    e.add_argument("--trust-checkpoint", **trust)
+    e.set_defaults(func=cmd_export)
+    lat = sub.add_parser("latency", help="inference time per clip: eager vs TorchScript, channels-last, threads")
+    lat.add_argument("--arch", action="append", required=True,
+                     help="preset or architecture file (repeatable; with two, the first's time / the second's)")
+    lat.add_argument("--frames", type=int, help="input frames (default: the architecture's)")
+    lat.add_argument("--size", type=int, help="input crop size (default: the architecture's)")
+    lat.add_argument("--batch", type=int, nargs="+", default=[1, 8], help="batch sizes (default 1 8)")
+    lat.add_argument("--threads", nargs="+", default=["1", "all"], help="intra-op threads: numbers or 'all' "
+                                                                        "(default 1 all)")
+    lat.add_argument("--repeats", type=int, default=10, help="timed passes per setting; the median is shown "
+                                                             "(default 10, after 3 warm-up passes)")
+    lat.add_argument("--json", action="store_true", help="print one JSON list of rows")
+    lat.set_defaults(func=cmd_latency)
