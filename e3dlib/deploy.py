@@ -115,3 +115,33 @@ def latency(model: nn.Module, shape: tuple[int, ...], *, threads: int, torchscri
     finally:
         torch.set_num_threads(before)
     return statistics.median(times)
+
+
+def latency_table(specs: Sequence[Any], *, batches: Sequence[int] = (1,), threads: Sequence[int] = (1,),
+                  torchscript: Sequence[bool] = (False, True), channels_last: Sequence[bool] = (False, True),
+                  warmup: int = 3, repeats: int = 10) -> list[dict[str, Any]]:
+    """`latency` of each architecture spec (at its own input size, random weights) for every combination of the
+    settings, one row each: arch, frames, size, gmacs, batch, threads, mode, channels_last, ms_per_clip. With two or
+    more specs, the rows of the first carry `ratio_to_<second>` (its time / the second's in the same setting)."""
+    import itertools
+
+    from .cost import macs
+    from .model import build_model
+
+    rows = []
+    for spec in specs:
+        model = build_model(spec)
+        for b, th, ts, cl in itertools.product(batches, threads, torchscript, channels_last):
+            sec = latency(model, (b, 3, spec.frames, spec.size, spec.size), threads=th, torchscript=ts,
+                          channels_last=cl, warmup=warmup, repeats=repeats)
+            rows.append({"arch": spec.name, "frames": spec.frames, "size": spec.size, "gmacs": macs(spec) / 1e9,
+                         "batch": b, "threads": th, "mode": "torchscript" if ts else "eager", "channels_last": cl,
+                         "ms_per_clip": 1e3 * sec / b})
+    if len(specs) >= 2:
+        second = specs[1].name
+        setting = ("batch", "threads", "mode", "channels_last")
+        times = {tuple(r[k] for k in setting): r["ms_per_clip"] for r in rows if r["arch"] == second}
+        for r in rows:
+            if r["arch"] == specs[0].name:
+                r[f"ratio_to_{second}"] = r["ms_per_clip"] / times[tuple(r[k] for k in setting)]
+    return rows

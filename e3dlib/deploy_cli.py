@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sys
@@ -61,9 +60,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_latency(args: argparse.Namespace) -> int:
     from .archfile import load_arch
-    from .cost import macs
-    from .deploy import latency
-    from .model import build_model
+    from .deploy import latency_table
 
     if not all(t == "all" or t.isdigit() for t in args.threads):
         raise TrainError(f"--threads {' '.join(args.threads)}: give numbers >= 1 or 'all'")
@@ -71,23 +68,7 @@ def cmd_latency(args: argparse.Namespace) -> int:
     if min(threads) < 1 or min(args.batch) < 1 or args.repeats < 1:
         raise TrainError("--threads, --batch and --repeats must be >= 1")
     specs = [load_arch(a, frames=args.frames, size=args.size) for a in args.arch]
-    rows = []
-    configs = list(itertools.product(args.batch, threads, (False, True), (False, True)))
-    for spec in specs:
-        model = build_model(spec)
-        for batch, th, ts, cl in configs:
-            sec = latency(model, (batch, 3, spec.frames, spec.size, spec.size), threads=th, torchscript=ts,
-                          channels_last=cl, repeats=args.repeats)
-            rows.append({"arch": spec.name, "frames": spec.frames, "size": spec.size, "gmacs": macs(spec) / 1e9,
-                         "batch": batch, "threads": th, "mode": "torchscript" if ts else "eager",
-                         "channels_last": cl, "ms_per_clip": 1e3 * sec / batch})
-    if len(specs) >= 2:
-        first, second = specs[0].name, specs[1].name
-        for r in rows:
-            if r["arch"] == first:
-                twin = next(o for o in rows if o["arch"] == second and all(o[k] == r[k] for k in
-                            ("batch", "threads", "mode", "channels_last")))
-                r[f"ratio_to_{second}"] = r["ms_per_clip"] / twin["ms_per_clip"]
+    rows = latency_table(specs, batches=args.batch, threads=threads, repeats=args.repeats)
     if args.json:
         print(json.dumps(rows))
         return 0
