@@ -1,9 +1,10 @@
 """Inference latency of E3D vs X3D at equal FLOPs on this machine: E3D-S vs X3D-S at their published input
 (13x160^2 for both), batch 1 and 8, 1 and all threads, eager vs TorchScript, channels-last-3d off/on; the E3D/X3D
-ratio of each setting is measured in this one run (same process, interleaved). Run it on an idle machine.
+ratio of each setting is measured in this one run (same process, one net after the other). Run it on an idle
+machine.
 
 Usage: python benchmarks/latency.py [--quick]   (--quick: 4x64^2 input, batch 1, 3 repeats: a smoke run)
-On a GPU (the `device` tool) `python -m e3dlib latency ... ` is the same measurement; bf16 is not covered here.
+CPU only (no --device yet); GPU and bf16 latency are not covered.
 """
 
 from __future__ import annotations

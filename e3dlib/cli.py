@@ -77,7 +77,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     else:
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
-        print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')} ({args.arch}, from {args.source}); "
+        spec = PRESETS[args.arch]
+        print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')} ({args.arch}, input {spec.frames}x"
+              f"{spec.size}x{spec.size}, from {args.source}); "
               f"use it with `e3dlib evaluate --checkpoint {args.out} --data ...` or e3dlib.model.load_weights")
     return 0
 
@@ -110,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--from", dest="source", required=True, choices=("pytorchvideo", "slowfast"),
                    help="the project that wrote IN")
     c.add_argument("--arch", required=True, choices=[n for n in PRESETS if n.startswith("x3d")],
-                   help="the X3D it holds")
+                   help="the X3D it holds (XS, S and M share every weight shape: the name only sets the input "
+                        "frames and crop written beside the weights, so give the right one)")
     c.add_argument("--out", required=True, help="the weights file to write (its architecture as .json beside it)")
     c.add_argument("--trust-checkpoint", action="store_true",
                    help="read IN with full unpickling (can run code: only for files you trust; default: weights-only)")

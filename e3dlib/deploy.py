@@ -41,10 +41,14 @@ def read_labels(path: str | Path, num_classes: int) -> list[str]:
         except (json.JSONDecodeError, RecursionError):
             raise DataError(f"--labels {p}: malformed JSON") from None
         if isinstance(data, dict) and all(str(v).isdigit() for v in data.values()):
-            names = [""] * len(data)
+            names = [""] * num_classes
             for name, i in data.items():
-                if int(i) < len(names):
+                if int(i) < num_classes:
                     names[int(i)] = name
+            missing = [i for i, n in enumerate(names) if not n]
+            if missing or len(data) != num_classes:
+                raise DataError(f"--labels {p}: {len(data)} names for a network of {num_classes} classes"
+                                + (f" (no name for class {', '.join(map(str, missing[:5]))})" if missing else ""))
         elif isinstance(data, list) and all(isinstance(n, str) for n in data):
             names = data
         else:
@@ -86,10 +90,16 @@ def export_torchscript(model: nn.Module, out: str | Path, example: torch.Tensor)
     with torch.no_grad():
         traced = torch.jit.trace(model, example)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        raise DataError(f"--out {out} is a folder; give a file name such as {out / 'net.ts'}")
     tmp = out.with_suffix(out.suffix + ".tmp")
-    traced.save(str(tmp))
-    tmp.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        traced.save(str(tmp))
+        tmp.replace(out)
+    except (RuntimeError, OSError) as e:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"--out {out}: cannot write it ({str(e).splitlines()[0][:100]})") from None
     return traced
 
 

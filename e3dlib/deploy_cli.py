@@ -44,10 +44,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from .deploy import export_torchscript
 
-    if args.batch < 1:
-        raise TrainError(f"--batch {args.batch}: must be >= 1")
+    for name in ("batch", "frames", "size"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise TrainError(f"--{name} {getattr(args, name)}: must be >= 1")
     model, cfg = _model(args)
-    frames, size = args.frames or cfg["frames"], args.size or cfg["size"]
+    frames = cfg["frames"] if args.frames is None else args.frames
+    size = cfg["size"] if args.size is None else args.size
     example = torch.randn((args.batch, 3, frames, size, size), generator=torch.Generator().manual_seed(0))
     traced = export_torchscript(model, args.out, example)
     with torch.no_grad():
@@ -64,7 +66,8 @@ def cmd_latency(args: argparse.Namespace) -> int:
 
     if not all(t == "all" or t.isdigit() for t in args.threads):
         raise TrainError(f"--threads {' '.join(args.threads)}: give numbers >= 1 or 'all'")
-    threads = sorted({(os.cpu_count() or 1) if t == "all" else int(t) for t in args.threads})
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = sorted({cores if t == "all" else int(t) for t in args.threads})
     if min(threads) < 1 or min(args.batch) < 1 or args.repeats < 1:
         raise TrainError("--threads, --batch and --repeats must be >= 1")
     specs = [load_arch(a, frames=args.frames, size=args.size) for a in args.arch]

@@ -128,7 +128,7 @@ def convert_state(state: dict[str, Any], source: str, spec: ArchSpec) -> tuple[d
     notes = []
     for prefix in sorted({k.rsplit(".", 1)[0] for k in target if k not in out}):
         missing = [k for k in target if k.startswith(prefix + ".") and k not in out]
-        if re.fullmatch(r"stages\.\d+\.0\.shortcut\.1", prefix) and f"{prefix[:-1]}0.weight" in out:
+        if source == "pytorchvideo" and prefix == "stages.0.0.shortcut.1" and "stages.0.0.shortcut.0.weight" in out:
             out.update(_identity_bn(target, prefix))
             notes.append(f"{prefix}: no BatchNorm on this shortcut in the {source} checkpoint; set to the identity")
         else:

@@ -162,6 +162,8 @@ def save_weights(model: E3DNet, path: str | Path) -> None:
     """The network alone: its state dict at `path` (read back with `torch.load(weights_only=True)`) and its spec
     as JSON beside it (`path` with suffix .json), both written atomically."""
     path = Path(path)
+    if path.suffix == ".json":
+        raise SpecError(f"{path}: a weights file cannot end in .json (its architecture is written beside it as .json)")
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(model.state_dict(), tmp)
     os.replace(tmp, path)
@@ -178,7 +180,12 @@ def load_weights(path: str | Path, spec: ArchSpec | None = None, device: str = "
         arch = path.with_suffix(".json")
         if not arch.is_file():
             raise FileNotFoundError(f"{arch}: no architecture beside {path}; pass the spec")
-        spec = ArchSpec.from_json(arch.read_text())
+        try:
+            spec = ArchSpec.from_json(arch.read_text())
+        except UnicodeDecodeError:
+            raise SpecError(f"{arch}: not a text file (the architecture beside {path.name})") from None
+        except SpecError as e:
+            raise SpecError(f"{arch}: {e}") from None
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:

@@ -58,7 +58,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k != "history"}))
     elif not result.get("interrupted"):
-        best = seen.get("best", result.get("val_top1", result.get("train_top1", float("nan"))))
+        if "best" not in seen:  # resumed a finished run: no epoch ran here
+            history = json.loads((Path(args.out) / "metrics.json").read_text())
+            seen["best"] = max(h.get("val_top1", h["train_top1"]) for h in history)
+        best = seen["best"]
         print(f"{args.out}: {result.get('epoch', 0)} epochs; best {'val' if 'val_top1' in result else 'train'} "
               f"top-1 {best:.4f} (best.pt, best_weights.pt); last.pt holds the final state")
     if result.get("collapsed"):

@@ -79,7 +79,8 @@ def test_every_option_of_every_command_says_what_it_does_and_its_default():
             if not a.option_strings or a.dest == "help":
                 continue
             text = a.help or ""
-            has_default = a.default not in (None, False, [], ()) and not a.required
+            has_default = (a.default is not None and a.default is not False and a.default not in ([], ())
+                           and not a.required)
             if not text or (has_default and "default" not in text):
                 missing.append(f"{name} {a.option_strings[0]}")
     assert not missing, missing

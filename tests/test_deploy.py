@@ -29,7 +29,7 @@ def test_exported_torchscript_equals_eager(weights, capsys):
     from e3dlib.model import load_weights
 
     eager = load_weights(weights / "net.pt")
-    x = torch.randn(3, 3, 4, 32, 32)  # another batch size and input than traced: the trace is shape-generic
+    x = torch.randn(3, 3, 6, 48, 48)  # another batch size and input than traced: the trace is shape-generic
     with torch.no_grad():
         assert (torch.jit.load(str(out))(x) - eager(x)).abs().max() < 1e-5
 
@@ -65,9 +65,10 @@ def test_labels_files(tmp_path):
 
 def test_latency_is_measured_and_compared(capsys):
     net = scale_width(PRESETS["e3d-s"].with_input(2, 32), 0.25)
-    sec = latency(build_model(net), (1, 3, 2, 32, 32), threads=1, torchscript=True, channels_last=True, repeats=2)
+    before = torch.get_num_threads()
+    sec = latency(build_model(net), (1, 3, 2, 32, 32), threads=3, torchscript=True, channels_last=True, repeats=2)
     assert 0 < sec < 10
-    assert torch.get_num_threads() >= 1
+    assert torch.get_num_threads() == before  # restored
     assert main(["latency", "--arch", "e3d-s", "--arch", "x3d-s", "--frames", "2", "--size", "32", "--batch", "1",
                  "--threads", "1", "--repeats", "1", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -75,3 +76,21 @@ def test_latency_is_measured_and_compared(capsys):
     assert all(r["ratio_to_x3d-s"] > 0 for r in rows if r["arch"] == "e3d-s")
     assert main(["latency", "--arch", "e3d-s", "--threads", "two"]) == 2
     assert "--threads two" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["export", "--checkpoint", "{w}/net.pt", "--out", "{tmp}/x.ts", "--frames", "-1"], "--frames -1: must be >= 1"),
+    (["export", "--checkpoint", "{w}/net.pt", "--out", "{tmp}"], "is a folder"),
+    (["export", "--checkpoint", "{tmp}/bad.pt", "--out", "{tmp}/x.ts"], "bad.json: not a text file"),
+    (["predict", "--checkpoint", "{w}/net.pt", "{w}/net.pt", "--top", "0"], "--top 0"),
+    (["latency", "--arch", "e3d-s", "--batch", "0"], "must be >= 1"),
+])
+def test_bad_deploy_input_is_one_line(args, message, weights, tmp_path, capsys):
+    import shutil
+
+    shutil.copy(weights / "net.pt", tmp_path / "bad.pt")
+    (tmp_path / "bad.json").write_bytes(b"\xff\xfe\x00 binary")
+    assert main([a.replace("{w}", str(weights)).replace("{tmp}", str(tmp_path)) for a in args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not list(tmp_path.glob("*.tmp"))

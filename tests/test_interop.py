@@ -90,3 +90,17 @@ def test_evaluate_reads_a_converted_checkpoint(tmp_path, capsys):
     ds = build_dataset(f"motion:{bench}", "train", ClipConfig(frames=4, crop=24), train=False)
     labels = [ds[i][1] for i in range(len(ds))]
     assert res["clips"] == len(labels) and res["top1"] == pytest.approx(labels.count(3) / len(labels))
+
+
+def test_a_weights_file_named_json_is_refused(tmp_path, capsys):
+    torch.save(random_state("pytorchvideo_x3d_s"), tmp_path / "in.pt")
+    assert main(["convert", str(tmp_path / "in.pt"), "--from", "pytorchvideo", "--arch", "x3d-s",
+                 "--out", str(tmp_path / "x.json")]) == 2
+    assert "cannot end in .json" in capsys.readouterr().err
+
+
+def test_only_pytorchvideos_stage_1_shortcut_bn_may_be_missing():
+    state = random_state("slowfast_x3d_s")
+    state = {k: v for k, v in state.items() if not k.startswith("s2.pathway0_res0.branch1_bn.")}
+    with pytest.raises(ConvertError, match="stages.0.0.shortcut.1.weight: missing from the slowfast checkpoint"):
+        convert_state(state, "slowfast", PRESETS["x3d-s"])
