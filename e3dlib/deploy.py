@@ -103,6 +103,28 @@ def export_torchscript(model: nn.Module, out: str | Path, example: torch.Tensor)
     return traced
 
 
+def export_onnx(model: nn.Module, out: str | Path, example: torch.Tensor) -> None:
+    """Export `model` (eval mode) to ONNX with torch's exporter, the batch dimension dynamic. Needs the optional
+    packages `onnx` and `onnxscript` (`pip install -e '.[onnx]'`); without them a one-line error says so."""
+    import contextlib
+    import importlib.util
+    import io
+
+    missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise DataError(f"--format onnx needs the optional packages {' and '.join(missing)}: "
+                        "pip install -e '.[onnx]' (or use --format torchscript)")
+    out = Path(out)
+    if out.is_dir():
+        raise DataError(f"--out {out} is a folder; give a file name such as {out / 'net.onnx'}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    batch = torch.export.Dim("batch", min=1)
+    with contextlib.redirect_stdout(io.StringIO()):  # the exporter narrates its passes
+        torch.onnx.export(model, (example,), str(out), dynamo=True, input_names=["clip"], output_names=["logits"],
+                          dynamic_shapes=({0: batch},))
+
+
 def latency(model: nn.Module, shape: tuple[int, ...], *, threads: int, torchscript: bool = False,
             channels_last: bool = False, warmup: int = 3, repeats: int = 10) -> float:
     """Median seconds of one forward pass of `model` on a random input of `shape` (B, C, T, H, W), in eval mode

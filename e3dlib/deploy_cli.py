@@ -42,7 +42,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     import torch
 
-    from .deploy import export_torchscript
+    from .deploy import export_onnx, export_torchscript
 
     for name in ("batch", "frames", "size"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -51,12 +51,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     frames = cfg["frames"] if args.frames is None else args.frames
     size = cfg["size"] if args.size is None else args.size
     example = torch.randn((args.batch, 3, frames, size, size), generator=torch.Generator().manual_seed(0))
-    traced = export_torchscript(model, args.out, example)
+    if args.format == "onnx":
+        export_onnx(model, args.out, example)
+        print(f"wrote {args.out} (ONNX, input 'clip' Bx3x{frames}x{size}x{size}, batch dynamic; output 'logits')")
+        return 0
+    export_torchscript(model, args.out, example)
     with torch.no_grad():
         diff = float((torch.jit.load(args.out)(example) - model(example)).abs().max())
     print(f"wrote {args.out} (TorchScript, traced at {args.batch}x3x{frames}x{size}x{size}); max |exported - eager| "
           f"= {diff:.2e}; load it with torch.jit.load")
-    del traced
     return 0
 
 
@@ -97,10 +100,10 @@ def add_deploy_parsers(sub) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per video")
     p.add_argument("--trust-checkpoint", **trust)
     p.set_defaults(func=cmd_predict)
-    e = sub.add_parser("export", help="a trained network as TorchScript")
+    e = sub.add_parser("export", help="a trained network as TorchScript or ONNX")
     e.add_argument("--checkpoint", required=True, help="best.pt / last.pt of a run, or a weights file (+ .json)")
-    e.add_argument("--format", choices=("torchscript",), default="torchscript",
-                   help="export format (default torchscript, the only one)")
+    e.add_argument("--format", choices=("torchscript", "onnx"), default="torchscript",
+                   help="torchscript, or onnx (needs the extra: pip install -e '.[onnx]') (default torchscript)")
     e.add_argument("--out", required=True, help="the file to write")
     e.add_argument("--batch", type=int, default=1, help="batch size of the traced example (default 1)")
     e.add_argument("--frames", type=int, help="clip length of the example (default: the network's)")

@@ -94,3 +94,25 @@ def test_bad_deploy_input_is_one_line(args, message, weights, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_onnx_export_equals_eager_or_names_the_missing_extra(weights, tmp_path, capsys):
+    import importlib.util
+
+    out = tmp_path / "net.onnx"
+    args = ["export", "--checkpoint", str(weights / "net.pt"), "--format", "onnx", "--out", str(out)]
+    if not all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime")):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert "pip install -e '.[onnx]'" in err and len(err.splitlines()) == 1
+        return
+    import onnxruntime as ort
+
+    from e3dlib.model import load_weights
+
+    assert main(args) == 0
+    x = torch.randn(3, 3, 4, 32, 32)  # another batch than traced: the batch is dynamic
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        want = load_weights(weights / "net.pt")(x).numpy()
+    assert abs(session.run(None, {"clip": x.numpy()})[0] - want).max() < 1e-5
