@@ -232,7 +232,8 @@ ablation[["net", "seed", "train_loss", "top1", "collapsed", "seconds"]].round(3)
 
 # %%
 names = list(nets) + list(controls) + ["E3D-S, X3D init", *plain]
-fig, axes = plt.subplots(2, math.ceil(len(names) / 2), figsize=(4 * math.ceil(len(names) / 2), 6.5), sharey=True)
+fig, axes = plt.subplots(2, math.ceil(len(names) / 2), figsize=(4 * math.ceil(len(names) / 2), 6.5), sharey=True,
+                         layout="constrained")
 for ax, name in zip(axes.flat, names, strict=False):
     for r in runs[runs["net"] == name].itertuples():
         c = np.array(r.curve) if len(r.curve) else np.zeros((0, 2))
