@@ -86,7 +86,8 @@ run_root = Path(runs_dir) / scale
 # %%
 generate("motion", bench, P["videos"], seed=seed, workers=2, progress=False, cfg=make_config("motion", P["settings"]))
 clip = ClipConfig(frames=T, crop=S)
-probe = collate([build_dataset(f"motion:{bench}", "val", clip, train=False)[i] for i in range(8)])[0][:, 0]
+val = build_dataset(f"motion:{bench}", "val", clip, train=False)
+probe = collate([val[i] for i in range(min(8, len(val)))])[0][:, 0]  # 8 clips (fewer at smoke scale)
 nets = {"E3D-S": scale_width(PRESETS["e3d-s"].with_input(T, S), P["width"]),
         "X3D-S": scale_width(PRESETS["x3d-s"].with_input(T, S), P["width"])}
 lo, hi = (0.9 * describe(nets["E3D-S"])["gmacs"] * 1e9, 1.6 * describe(nets["E3D-S"])["gmacs"] * 1e9)
