@@ -41,50 +41,33 @@ SOURCES = ("pytorchvideo", "slowfast")
 _BN = r"(?P<p>weight|bias|running_mean|running_var|num_batches_tracked)"
 _W = r"(?P<p>weight)"
 _WB = r"(?P<p>weight|bias)"
-# Per source: how a residual block's names start ({block}: stage S counted from `first`, block B) and, below, every
-# module of the network: their name (a regex ending in the parameter) -> ours ({s}, {b}, {p} filled in).
+# How a residual block's names start in each source ({block}: stage S, counted from `first`, and block B).
 _BLOCK = {"pytorchvideo": (r"blocks\.(?P<s>\d+)\.res_blocks\.(?P<b>\d+)\.", 1),
           "slowfast": (r"s(?P<s>\d+)\.pathway0_res(?P<b>\d+)\.", 2)}
-_RULES: dict[str, list[tuple[str, str]]] = {
-    "pytorchvideo": [
-        (r"blocks\.0\.conv\.conv_t\." + _W, "stem.conv_xy.{p}"),
-        (r"blocks\.0\.conv\.conv_xy\." + _W, "stem.conv_t.{p}"),
-        (r"blocks\.0\.norm\." + _BN, "stem.bn.{p}"),
-        (r"{block}branch1_conv\." + _W, "shortcut.0.{p}"),
-        (r"{block}branch1_norm\." + _BN, "shortcut.1.{p}"),
-        (r"{block}branch2\.conv_a\." + _W, "expand.0.{p}"),
-        (r"{block}branch2\.norm_a\." + _BN, "expand.1.{p}"),
-        (r"{block}branch2\.conv_b\." + _W, "dw.0.{p}"),
-        (r"{block}branch2\.norm_b(?:\.0)?\." + _BN, "dw.1.{p}"),  # norm_b is Sequential(BN, SE) where SE is used
-        (r"{block}branch2\.norm_b\.1\.block\.0\." + _WB, "se.reduce.{p}"),
-        (r"{block}branch2\.norm_b\.1\.block\.2\." + _WB, "se.expand.{p}"),
-        (r"{block}branch2\.conv_c\." + _W, "project.0.{p}"),
-        (r"{block}branch2\.norm_c\." + _BN, "project.1.{p}"),
-        (r"blocks\.\d+\.pool\.pre_conv\." + _W, "head.conv5.0.{p}"),
-        (r"blocks\.\d+\.pool\.pre_norm\." + _BN, "head.conv5.1.{p}"),
-        (r"blocks\.\d+\.pool\.post_conv\." + _W, "head.fc.{p}"),
-        (r"blocks\.\d+\.proj\." + _WB, "head.classifier.{p}"),
-    ],
-    "slowfast": [
-        (r"s1\.pathway0_stem\.conv_xy\." + _W, "stem.conv_xy.{p}"),
-        (r"s1\.pathway0_stem\.conv\." + _W, "stem.conv_t.{p}"),
-        (r"s1\.pathway0_stem\.bn\." + _BN, "stem.bn.{p}"),
-        (r"{block}branch1\." + _W, "shortcut.0.{p}"),
-        (r"{block}branch1_bn\." + _BN, "shortcut.1.{p}"),
-        (r"{block}branch2\.a\." + _W, "expand.0.{p}"),
-        (r"{block}branch2\.a_bn\." + _BN, "expand.1.{p}"),
-        (r"{block}branch2\.b\." + _W, "dw.0.{p}"),
-        (r"{block}branch2\.b_bn\." + _BN, "dw.1.{p}"),
-        (r"{block}branch2\.se\.fc1\." + _WB, "se.reduce.{p}"),
-        (r"{block}branch2\.se\.fc2\." + _WB, "se.expand.{p}"),
-        (r"{block}branch2\.c\." + _W, "project.0.{p}"),
-        (r"{block}branch2\.c_bn\." + _BN, "project.1.{p}"),
-        (r"head\.conv_5\." + _W, "head.conv5.0.{p}"),
-        (r"head\.conv_5_bn\." + _BN, "head.conv5.1.{p}"),
-        (r"head\.lin_5\." + _W, "head.fc.{p}"),
-        (r"head\.projection\." + _WB, "head.classifier.{p}"),
-    ],
-}
+# Every module of the network, once: e3dlib's name ({p}: the parameter) <- pytorchvideo's, PySlowFast's (regexes
+# ending in the parameter); a name under {block} is stages.{S - first}.{B}.<ours>.
+_TABLE: list[tuple[str, str, str]] = [
+    ("stem.conv_xy.{p}", r"blocks\.0\.conv\.conv_t\." + _W, r"s1\.pathway0_stem\.conv_xy\." + _W),
+    ("stem.conv_t.{p}", r"blocks\.0\.conv\.conv_xy\." + _W, r"s1\.pathway0_stem\.conv\." + _W),
+    ("stem.bn.{p}", r"blocks\.0\.norm\." + _BN, r"s1\.pathway0_stem\.bn\." + _BN),
+    ("shortcut.0.{p}", r"{block}branch1_conv\." + _W, r"{block}branch1\." + _W),
+    ("shortcut.1.{p}", r"{block}branch1_norm\." + _BN, r"{block}branch1_bn\." + _BN),
+    ("expand.0.{p}", r"{block}branch2\.conv_a\." + _W, r"{block}branch2\.a\." + _W),
+    ("expand.1.{p}", r"{block}branch2\.norm_a\." + _BN, r"{block}branch2\.a_bn\." + _BN),
+    ("dw.0.{p}", r"{block}branch2\.conv_b\." + _W, r"{block}branch2\.b\." + _W),
+    # pytorchvideo's norm_b is Sequential(BN, SE) in the blocks that have SE
+    ("dw.1.{p}", r"{block}branch2\.norm_b(?:\.0)?\." + _BN, r"{block}branch2\.b_bn\." + _BN),
+    ("se.reduce.{p}", r"{block}branch2\.norm_b\.1\.block\.0\." + _WB, r"{block}branch2\.se\.fc1\." + _WB),
+    ("se.expand.{p}", r"{block}branch2\.norm_b\.1\.block\.2\." + _WB, r"{block}branch2\.se\.fc2\." + _WB),
+    ("project.0.{p}", r"{block}branch2\.conv_c\." + _W, r"{block}branch2\.c\." + _W),
+    ("project.1.{p}", r"{block}branch2\.norm_c\." + _BN, r"{block}branch2\.c_bn\." + _BN),
+    ("head.conv5.0.{p}", r"blocks\.\d+\.pool\.pre_conv\." + _W, r"head\.conv_5\." + _W),
+    ("head.conv5.1.{p}", r"blocks\.\d+\.pool\.pre_norm\." + _BN, r"head\.conv_5_bn\." + _BN),
+    ("head.fc.{p}", r"blocks\.\d+\.pool\.post_conv\." + _W, r"head\.lin_5\." + _W),
+    ("head.classifier.{p}", r"blocks\.\d+\.proj\." + _WB, r"head\.projection\." + _WB),
+]
+_RULES = {source: [(re.compile(row[1 + n].replace("{block}", _BLOCK[source][0])), row[0]) for row in _TABLE]
+          for n, source in enumerate(SOURCES)}
 
 
 class ConvertError(SpecError):
@@ -92,10 +75,11 @@ class ConvertError(SpecError):
 
 
 def rename(key: str, source: str) -> str | None:
-    """e3dlib's name for one tensor of a `source` checkpoint, or None when no rule matches."""
-    block, first = _BLOCK[source]
+    """e3dlib's name for one tensor of a `source` checkpoint (a DataParallel "module." prefix dropped), or None when
+    no rule matches."""
+    key, first = key.removeprefix("module."), _BLOCK[source][1]
     for pattern, ours in _RULES[source]:
-        m = re.fullmatch(pattern.replace("{block}", block), key)
+        m = pattern.fullmatch(key)
         if m:
             d = m.groupdict()
             return ours.format(**d) if "s" not in d else f"stages.{int(d['s']) - first}.{d['b']}." + ours.format(**d)
@@ -111,7 +95,7 @@ def convert_state(state: dict[str, Any], source: str, spec: ArchSpec) -> tuple[d
     target = build_model(spec).state_dict()
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
-        name = rename(key[len("module."):] if key.startswith("module.") else key, source)
+        name = rename(key, source)
         if name is None or name not in target:
             raise ConvertError(f"{key}: no place for this tensor in {spec.name!r} (unmapped {source} key); is the "
                                "checkpoint of another architecture? (--arch)")
@@ -166,7 +150,7 @@ def convert_checkpoint(path: str | Path, source: str, arch: ArchSpec, out: str |
     from .model import save_weights
 
     state = read_foreign(path, trust=trust)
-    bias = [v for k, v in state.items() if rename(k.removeprefix("module."), source) == "head.classifier.bias"]
+    bias = [v for k, v in state.items() if rename(k, source) == "head.classifier.bias"]
     if bias and isinstance(bias[0], torch.Tensor) and bias[0].dim() == 1:
         arch = replace(arch, num_classes=int(bias[0].shape[0]))
     converted, notes = convert_state(state, source, arch)
