@@ -26,7 +26,7 @@ from .deploy_cli import add_deploy_parsers
 from .presets import PRESETS
 from .recipe import TrainError
 from .scores import VARIANTS, homo_entr, st_entr
-from .search import add_search_parser
+from .search.cli import add_search_parser
 from .spec import SpecError, num_layers
 from .train_cli import add_train_parsers
 

@@ -30,6 +30,7 @@ from torch import nn
 
 from .forward import forward_entropy
 from .model import build_model
+from .scores import PROXIES
 from .spec import ArchSpec
 
 
@@ -120,7 +121,7 @@ def grad_norm_score(model: nn.Module, input_shape: tuple[int, int, int, int], *,
 
 # --- by name, for an ArchSpec -----------------------------------------------------------------------------------
 
-PROXY_NAMES = ("zen", "naswot", "synflow", "gradnorm", "forward_entropy")
+PROXY_NAMES = PROXIES  # named in e3dlib.scores, so that torch-free code (the CLI) can list them
 
 
 def proxy_score(name: str, spec: ArchSpec, *, frames: int | None = None, size: int | None = None,

@@ -28,9 +28,12 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from .spec import ArchSpec, SpecError, conv_layers, conv_out, expand_layers
+from .spec import PLAIN_ROLES, ArchSpec, Geometry, SpecError, conv_layers, expand_layers, stage_geometry
 
 VARIANTS = ("paper", "tinynas")
+SCORES = ("st_entr", "homo_entr")  # the analytic scores, by name (the search's `score=`)
+# The training-free proxies of `e3dlib.proxies` (torch), named here so that torch-free code can list them.
+PROXIES = ("zen", "naswot", "synflow", "gradnorm", "forward_entropy")
 
 
 def refinement(S: tuple[float, float, float], K: tuple[float, float, float]) -> float:
@@ -68,64 +71,113 @@ class LayerTerm(NamedTuple):
     value: float
 
 
+# --- block level: the terms of the stem, a stage, the head (what the search caches) -----------------------------
+#
+# Each returns the block's additions to the score in the order the network-level sum adds them; `spec` supplies
+# only the network-wide fields (frames, input channels, the stem's kernel), the block's own fields are arguments.
+# Eq. 6 / Eq. 8 per layer is log(Kt Kh Kw C_in [* D(S, K)]); a block's identical layers share one log.
+
+
+def stem_terms(spec: ArchSpec, g: Geometry, score: str = "st_entr", variant: str = "paper") -> tuple[float, ...]:
+    """The stem conv (and X3D's temporal conv) of `spec` under `score` ("st_entr" in `variant`, "homo_entr")."""
+    s, T = spec.stem, spec.frames
+    fan, tk = spec.in_channels * s.kt * s.k * s.k, s.temporal_kernel
+    if _which(score, variant) == "homo_entr":
+        return (math.log(fan),) + ((math.log(tk),) if tk else ())
+    if variant == "tinynas":
+        return (0.5 * math.log(fan * tinynas_alpha(g.res_int, T, s.kt, s.k)),) + ((0.5 * math.log(tk),) if tk else ())
+    return ((math.log(fan * refinement((T, g.h, g.h), (s.kt, s.k, s.k))),)
+            + ((math.log(tk * refinement((T, g.ho, g.ho), (tk, 1, 1))),) if tk else ()))
+
+
+def stage_terms(spec: ArchSpec, g: Geometry, c: int, o: int, b: int, kt: int, k: int, d: int,
+                score: str = "st_entr", variant: str = "paper") -> tuple[float, ...]:
+    """A stage of `d` blocks from `c` to `o` channels, bottleneck `b`, depthwise kernel kt x k x k: per block the
+    expand (fan-in C_in), depthwise (Kt K K) and project (b) convs; the first block sees the stage's input map,
+    the others its output map."""
+    T, kk = spec.frames, kt * k * k
+    which = _which(score, variant)
+    if which == "homo_entr":
+        return (math.log(c * kk * b) + (d - 1) * math.log(o * kk * b),)
+    if variant == "tinynas":
+        dw = kk * tinynas_alpha(g.res_int, T, kt, k) * b
+        return (0.5 * (math.log(c * dw) + (d - 1) * math.log(o * dw)),)
+    K, S_in, S_out = (kt, k, k), (T, g.h, g.h), (T, g.ho, g.ho)
+    one_out = refinement(S_out, _ONE)
+    first = (math.log(c * refinement(S_in, _ONE) * kk * refinement(S_in, K) * b * one_out),)
+    if d == 1:
+        return first
+    return first + ((d - 1) * math.log(o * one_out * kk * refinement(S_out, K) * b * one_out),)
+
+
+def head_terms(spec: ArchSpec, g: Geometry, c: int, h: int, score: str = "st_entr",
+               variant: str = "paper") -> tuple[float, ...]:
+    """conv5 (1x1x1 from `c` channels); the official variant adds log(C_final) of its `h` outputs."""
+    which = _which(score, variant)
+    if which == "homo_entr":
+        return (math.log(c),)
+    if variant == "tinynas":
+        return (0.5 * math.log(c), math.log(h))
+    return (math.log(c * refinement((spec.frames, g.h, g.h), _ONE)),)
+
+
+def block_terms(spec: ArchSpec, score: str = "st_entr", variant: str = "paper") -> list[tuple[float, ...]]:
+    """The terms of every block of `spec`, [stem, stage 1, ..., stage n, head]."""
+    geo = stage_geometry(spec)
+    out = [stem_terms(spec, geo[0], score, variant)]
+    c = spec.stem.out_channels
+    for st, g in zip(spec.stages, geo[1:-1], strict=True):
+        out.append(stage_terms(spec, g, c, st.out_channels, st.bottleneck, st.kt, st.k, st.depth, score, variant))
+        c = st.out_channels
+    return out + [head_terms(spec, geo[-1], c, spec.head.conv_channels, score, variant)]
+
+
+def total(terms: list[tuple[float, ...]]) -> float:
+    """The network's score from its blocks' terms, added one by one in order (the search adds its cached terms
+    the same way, so both give identical floats)."""
+    out = 0.0
+    for block in terms:
+        for a in block:
+            out += a
+    return out
+
+
+def _which(score: str, variant: str) -> str:
+    if score not in SCORES:
+        raise ValueError(f"unknown score {score!r}; choose one of {SCORES}")
+    if score == "st_entr" and variant not in VARIANTS:
+        raise ValueError(f"unknown STEntr variant {variant!r}; choose one of {VARIANTS}")
+    return score
+
+
+# --- network level -------------------------------------------------------------------------------------------------
+
+
 def homo_entr(spec: ArchSpec) -> float:
     """HomoEntr-Score, paper Eq. 6: sum over conv layers of log(Kt Kh Kw C_{l-1}).
 
-    Computed stage by stage (blocks after the first of a stage are identical); `homo_entr_terms` lists the
-    same terms layer by layer and the tests check that both agree.
+    The sum of the blocks' terms (`stem_terms`, `stage_terms`, `head_terms`); `homo_entr_terms` lists the same
+    terms layer by layer and the tests check that both agree.
     """
-    s = spec.stem
-    total = math.log(spec.in_channels * s.kt * s.k * s.k)
-    if s.temporal_kernel:
-        total += math.log(s.temporal_kernel)
-    c = s.out_channels
-    for st in spec.stages:
-        kk = st.kt * st.k * st.k
-        total += math.log(c * kk * st.bottleneck) + (st.depth - 1) * math.log(st.out_channels * kk * st.bottleneck)
-        c = st.out_channels
-    return total + math.log(c)
+    return total(block_terms(spec, "homo_entr"))
 
 
 def st_entr(spec: ArchSpec, variant: str = "paper") -> float:
     """STEntr-Score, paper Eq. 8 (`variant="paper"`) or the official implementation (`"tinynas"`).
 
-    Like `homo_entr`, computed stage by stage; `st_entr_terms` gives the per-layer terms.
+    Like `homo_entr`, the sum of the blocks' terms; `st_entr_terms` gives the per-layer terms.
     """
-    if variant == "tinynas":
-        return _tinynas_total(spec)
-    if variant != "paper":
-        raise ValueError(f"unknown STEntr variant {variant!r}; choose one of {VARIANTS}")
-    T = spec.frames
-    s = spec.stem
-    h = w = spec.size
-    total = math.log(spec.in_channels * s.kt * s.k * s.k * refinement((T, h, w), (s.kt, s.k, s.k)))
-    h, w = conv_out(h, s.k, s.stride), conv_out(w, s.k, s.stride)
-    if s.temporal_kernel:
-        total += math.log(s.temporal_kernel * refinement((T, h, w), (s.temporal_kernel, 1, 1)))
-    c = s.out_channels
-    for st in spec.stages:
-        K = (st.kt, st.k, st.k)
-        kk = st.kt * st.k * st.k
-        ho, wo = conv_out(h, st.k, st.stride), conv_out(w, st.k, st.stride)
-        one_out = refinement((T, ho, wo), _ONE)
-        total += math.log(c * refinement((T, h, w), _ONE) * kk * refinement((T, h, w), K)
-                          * st.bottleneck * one_out)
-        if st.depth > 1:
-            total += (st.depth - 1) * math.log(st.out_channels * one_out * kk * refinement((T, ho, wo), K)
-                                               * st.bottleneck * one_out)
-        c, h, w = st.out_channels, ho, wo
-    return total + math.log(c * refinement((T, h, w), _ONE))
+    return total(block_terms(spec, "st_entr", variant))
 
 
 _ONE = (1, 1, 1)
-_PLAIN = frozenset(("stem", "stem_t", "expand", "dw", "project", "conv5"))
 
 
 def homo_entr_terms(spec: ArchSpec) -> list[LayerTerm]:
     """Per-layer terms of HomoEntr (one per physical layer), summing to `homo_entr(spec)`."""
     out = []
     for L in expand_layers(conv_layers(spec)):
-        if L.role in _PLAIN:
+        if L.role in PLAIN_ROLES:
             fan = L.kt * L.kh * L.kw * (L.cin // L.groups)
             out.append(LayerTerm(L.name, L.role, (L.t, L.h, L.w), (L.kt, L.kh, L.kw), fan, 1.0, math.log(fan)))
     return out
@@ -139,7 +191,7 @@ def st_entr_terms(spec: ArchSpec, variant: str = "paper") -> list[LayerTerm]:
         raise ValueError(f"unknown STEntr variant {variant!r}; choose one of {VARIANTS}")
     out = []
     for L in expand_layers(conv_layers(spec)):
-        if L.role in _PLAIN:
+        if L.role in PLAIN_ROLES:
             S, K = (L.t, L.h, L.w), (L.kt, L.kh, L.kw)
             fan = L.kt * L.kh * L.kw * (L.cin // L.groups)
             D = refinement(S, K)
@@ -147,45 +199,27 @@ def st_entr_terms(spec: ArchSpec, variant: str = "paper") -> list[LayerTerm]:
     return out
 
 
-def _tinynas_total(spec: ArchSpec) -> float:
-    T = spec.frames
-    s = spec.stem
-    res = int(spec.size / s.stride)
-    total = 0.5 * math.log(spec.in_channels * s.kt * s.k * s.k * tinynas_alpha(res, T, s.kt, s.k))
-    if s.temporal_kernel:
-        total += 0.5 * math.log(s.temporal_kernel)
-    c = s.out_channels
-    for st in spec.stages:
-        res = int(res / st.stride)
-        dw = st.kt * st.k * st.k * tinynas_alpha(res, T, st.kt, st.k) * st.bottleneck
-        total += 0.5 * (math.log(c * dw) + (st.depth - 1) * math.log(st.out_channels * dw))
-        c = st.out_channels
-    return total + 0.5 * math.log(c) + math.log(spec.head.conv_channels)
-
-
 def _tinynas_terms(spec: ArchSpec) -> list[LayerTerm]:
-    T = spec.frames
-    s = spec.stem
-    res = int(spec.size / s.stride)
+    T, s, geo = spec.frames, spec.stem, stage_geometry(spec)
     out = []
 
-    def add(name: str, role: str, k: tuple[int, int, int], fan: int) -> None:
+    def add(name: str, role: str, res: int, k: tuple[int, int, int], fan: int) -> None:
         a = tinynas_alpha(res, T, k[0], k[1])
         out.append(LayerTerm(name, role, (T, res, res), k, fan, a, 0.5 * math.log(fan * a)))
 
-    add("stem.conv_xy", "stem", (s.kt, s.k, s.k), spec.in_channels * s.kt * s.k * s.k)
+    add("stem.conv_xy", "stem", geo[0].res_int, (s.kt, s.k, s.k), spec.in_channels * s.kt * s.k * s.k)
     if s.temporal_kernel:
-        add("stem.conv_t", "stem_t", (s.temporal_kernel, 1, 1), s.temporal_kernel)
+        add("stem.conv_t", "stem_t", geo[0].res_int, (s.temporal_kernel, 1, 1), s.temporal_kernel)
     c = s.out_channels
-    for i, st in enumerate(spec.stages):
-        res = int(res / st.stride)
+    for i, (st, g) in enumerate(zip(spec.stages, geo[1:-1], strict=True)):
         for j in range(st.depth):
             p = f"stage{i + 1}.block{j}"
-            add(f"{p}.expand", "expand", (1, 1, 1), c if j == 0 else st.out_channels)
-            add(f"{p}.dw", "dw", (st.kt, st.k, st.k), st.kt * st.k * st.k)
-            add(f"{p}.project", "project", (1, 1, 1), st.bottleneck)
+            add(f"{p}.expand", "expand", g.res_int, (1, 1, 1), c if j == 0 else st.out_channels)
+            add(f"{p}.dw", "dw", g.res_int, (st.kt, st.k, st.k), st.kt * st.k * st.k)
+            add(f"{p}.project", "project", g.res_int, (1, 1, 1), st.bottleneck)
         c = st.out_channels
-    add("head.conv5", "conv5", (1, 1, 1), c)
+    res = geo[-1].res_int
+    add("head.conv5", "conv5", res, (1, 1, 1), c)
     C = spec.head.conv_channels
     out.append(LayerTerm("final_channels", "final", (T, res, res), (1, 1, 1), C, 1.0, math.log(C)))
     return out

@@ -65,11 +65,12 @@ def test_mutation_stays_in_the_space(cfg):
 
 
 @pytest.mark.parametrize("score, variant", [("st_entr", "paper"), ("st_entr", "tinynas"), ("homo_entr", "paper")])
-@pytest.mark.parametrize("frames, size", [(13, 160), (16, 224), (16, 312), (10, 192)])
-def test_incremental_cost_and_score_equal_the_library_exactly(score, variant, frames, size):
+@pytest.mark.parametrize("frames, size, temporal_stem", [(13, 160, 0), (16, 224, 0), (16, 312, 0), (10, 192, 0),
+                                                         (8, 40, 5)])
+def test_incremental_cost_and_score_equal_the_library_exactly(score, variant, frames, size, temporal_stem):
     for convention in ("tinynas", "macs"):
         cfg = SearchConfig(frames=frames, size=size, budget_flops=1e9, score=score, variant=variant,
-                           flops_convention=convention)
+                           flops_convention=convention, temporal_stem=temporal_stem)
         ev = Evaluator(cfg, initial_spec(cfg))
         for template, cand in random_walk(cfg, 400, seed=frames + size):
             spec = to_spec(cand, template)
@@ -270,3 +271,16 @@ def test_resume_refuses_an_edited_initial_file(tmp_path, capsys):
     assert main([*args, "--resume"]) == 2
     err = capsys.readouterr().err
     assert "initial_sha256" in err and len(err.strip().splitlines()) == 1
+
+
+def test_temporal_stem_option_gives_every_candidate_x3ds_stem_conv():
+    cfg = replace(SMALL, temporal_stem=5, frames=8, size=40, budget_flops=5e7, iterations=500)
+    res = search(cfg)
+    assert res.best.stem.temporal_kernel == 5 and num_layers(res.best) == num_layers(replace(
+        res.best, stem=replace(res.best.stem, temporal_kernel=0))) + 1
+    assert res.best_score == scores.st_entr(res.best, "tinynas")
+    plain = search(replace(cfg, temporal_stem=0))
+    assert plain.best.stem.temporal_kernel == 0
+    for bad in (2, -1, True):
+        with pytest.raises(SearchError, match="--temporal-stem"):
+            replace(cfg, temporal_stem=bad)

@@ -78,3 +78,15 @@ def test_expand_layers_unrolls_blocks_in_forward_order():
                      "stage1.block2.expand", "stage1.block2.dw", "stage1.block2.project", "head.conv5", "head.fc",
                      "head.classifier"]
     assert sum(L.count for L in conv_layers(spec)) == len(expand_layers(conv_layers(spec)))
+
+
+def test_stage_geometry_names_each_size_convention():
+    from e3dlib.spec import stage_geometry
+
+    geo = stage_geometry(PRESETS["x3d-s"].with_input(13, 75))  # odd sizes: the conventions part ways
+    assert [g.h for g in geo] == [75, 38, 19, 10, 5, 3]  # built model: conv_out rounds up
+    assert [g.ho for g in geo] == [38, 19, 10, 5, 3, 3]
+    assert [g.res for g in geo] == [75.0, 37.5, 18.75, 9.375, 4.6875, 2.34375]  # TinyNAS FLOPs: fractions
+    assert [g.res_int for g in geo] == [37, 18, 9, 4, 2, 2]  # TinyNAS STEntr: int(size / 2^k) after the stride
+    assert [g.stride for g in geo] == [2, 2, 2, 2, 2, 1]
+    assert final_size(PRESETS["x3d-s"].with_input(13, 75)) == (13, 3, 3)
