@@ -105,12 +105,12 @@ def find_mathjax() -> Path:
     raise SiteError("MathJax not found: run `make setup` (it runs pip install --no-deps jupyter-server-mathjax==0.2.6)")
 
 
-def copy_mathjax(out: Path) -> Path:
+def copy_mathjax(mathjax: Path, out: Path) -> Path:
     """Copy MathJax (without its translations, English is built in) to out/mathjax; returns that folder."""
     dest = out / "mathjax"
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(find_mathjax(), dest, ignore=shutil.ignore_patterns("localization", "*.py"))
+    shutil.copytree(mathjax, dest, ignore=shutil.ignore_patterns("localization", "*.py"))
     return dest
 
 
@@ -177,6 +177,7 @@ def _inline(fragment: str) -> str:
 def build_site(root: str | Path = ".", out: str | Path = "build/html") -> list[Path]:
     """Render every rendered notebook of root/notebooks and the index into `out`; returns the pages written."""
     root, out = Path(root), Path(out)
+    mathjax = find_mathjax()
     readme = root / "README.md"
     by_path = {e.path: e for e in readme_entries(readme)}
     notebooks = sorted((root / "notebooks").glob(NOTEBOOK_GLOB))
@@ -192,7 +193,7 @@ def build_site(root: str | Path = ".", out: str | Path = "build/html") -> list[P
             raise SiteError(f"{readme}: the 'Notebooks' list links {p}, which does not exist; render it "
                             "(make reproduce) or fix the link")
     out.mkdir(parents=True, exist_ok=True)
-    copy_mathjax(out)
+    copy_mathjax(mathjax, out)
     pages = [out / f"{nb.stem}.html" for nb in notebooks]
     for i, (nb, page, r) in enumerate(zip(notebooks, pages, rel, strict=True)):
         nav = [("↑ all notebooks", "index.html")]
