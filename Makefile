@@ -1,5 +1,6 @@
 # e3d-lab. The README's two commands: `make reproduce` (regenerate every notebook, figure and table) and
-# `make test` (unit tests + every notebook at smoke scale). Both create/update .venv/ as needed.
+# `make test` (unit tests + every notebook at smoke scale). Both create/update .venv/ as needed; `make html` renders
+# the committed notebooks as a static site under build/html/ that reads offline.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -12,24 +13,41 @@ SOURCES := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 RENDERED := $(SOURCES:.py=.ipynb)
 SMOKE := $(patsubst notebooks/%.py,build/smoke/%.ipynb,$(SOURCES))
 
-.PHONY: setup test unit lint smoke reproduce lab bench clean
+.PHONY: setup test unit lint smoke reproduce html browser lab bench clean
 .DELETE_ON_ERROR:
 
 setup: $(STAMP)
 
+# jupyter-server-mathjax holds MathJax 2.7.9's files for make html. --no-deps: its Jupyter server extension (unused
+# here) needs jupyter_server, whose ~20 dependencies add 0.9 s to every import of nbformat (papermill, jupytext).
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,html]'
+	$(PY) -m pip install -q --no-deps jupyter-server-mathjax==0.2.6
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# make test installs Chromium first (browser) and then lets no browser test skip for want of it.
+test: export E3D_REQUIRE_CHROMIUM = 1
 test: lint unit smoke
 
 lint: setup
 	$(PY) -m ruff check .
 
-unit: setup
+unit: setup $(if $(filter test,$(MAKECMDGOALS)),browser)
 	$(PY) -m pytest -q
+
+# Debian's chromium and chromium-driver for tests/test_html.py (headless, driven over WebDriver's HTTP API).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver; \
+	else echo "make browser: chromium or chromedriver missing; as root: apt-get install chromium chromium-driver" >&2; \
+	  exit 2; fi
+
+# The committed notebooks as static pages with local MathJax: build/html/index.html (a few seconds).
+html: setup
+	$(PY) -m e3dlib.site --out build/html
 
 # Every notebook at scale="smoke", executed into build/smoke/ (ignored); committed outputs are untouched.
 smoke: $(SMOKE)

@@ -6,12 +6,17 @@
 * the source's first code cell tagged `parameters` declares every parameter with its default; unknown names or
   values of another type are refused before anything runs;
 * outputs are cleaned of timestamps, durations and absolute paths, so a re-run only changes what really changed;
+* a scale that the notebook's `pick(scale, ...)` calls do not all define is refused before anything runs;
+* the rendered notebook shows the resolved values in the `parameters` cell: papermill's injected cell is merged into
+  it and dropped, and the render carries no jupytext pairing metadata, so saving it in JupyterLab never writes the
+  `.py` (the `.py`'s own header pairs it with the `.ipynb` when you open the `.py`);
 * the resolved parameters are saved beside the figures (`<figures>/<notebook>.params.json`);
 * a failing cell ends the run with one message naming the notebook and the cell, exit code 1, and leaves the
   previous output notebook untouched.
 
 In notebooks: `pick(scale, smoke=..., proxy=..., full=...)` chooses a size by scale, `save_figure` and `save_table`
-write `figures/` deterministically (PNG for reading, PDF for papers, CSV for tables).
+write `figures/` deterministically (PNG for reading, PDF for papers, CSV for tables) and return None, so that a
+call ending a cell prints nothing.
 """
 
 from __future__ import annotations
@@ -32,15 +37,15 @@ REQUIRED = ("scale", "seed", "device", "data_root", "figures_dir")
 
 
 def pick(scale: str, **by_scale: Any) -> Any:
-    """The value for `scale` among smoke=/proxy=/full= (full defaults to proxy when not given)."""
+    """The value for `scale` among smoke=/proxy=/full=; a scale this call does not give is an error."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    if scale == "full" and "full" not in by_scale:
-        scale = "proxy"
+    if scale not in by_scale:
+        raise ValueError(f"scale {scale!r} is not defined here (this pick() gives {', '.join(by_scale)})")
     return by_scale[scale]
 
 
-def save_figure(fig: Any, name: str, figures_dir: str | Path, formats: tuple[str, ...] = ("png", "pdf")) -> Path:
+def save_figure(fig: Any, name: str, figures_dir: str | Path, formats: tuple[str, ...] = ("png", "pdf")) -> None:
     """Save `fig` as figures_dir/name.{png,pdf} without timestamps (re-runs give identical files)."""
     d = Path(figures_dir)
     d.mkdir(parents=True, exist_ok=True)
@@ -48,16 +53,13 @@ def save_figure(fig: Any, name: str, figures_dir: str | Path, formats: tuple[str
             "svg": {"Date": None}}
     for fmt in formats:
         fig.savefig(d / f"{name}.{fmt}", dpi=150, bbox_inches="tight", metadata=meta.get(fmt, {}))
-    return d / f"{name}.{formats[0]}"
 
 
-def save_table(df: Any, name: str, figures_dir: str | Path) -> Path:
+def save_table(df: Any, name: str, figures_dir: str | Path) -> None:
     """Save a pandas DataFrame as figures_dir/name.csv."""
     d = Path(figures_dir)
     d.mkdir(parents=True, exist_ok=True)
-    p = d / f"{name}.csv"
-    df.to_csv(p, index=False, float_format="%.6g")
-    return p
+    df.to_csv(d / f"{name}.csv", index=False, float_format="%.6g")
 
 
 # --- running -------------------------------------------------------------------------------------------------
@@ -89,6 +91,37 @@ def declared_parameters(nb: Any, path: str) -> dict[str, Any]:
     raise NotebookError(f"{path}: no code cell tagged 'parameters'")
 
 
+def _code(cell: Any) -> ast.Module | None:
+    """The cell's source parsed (IPython magics and shell lines left out), or None when it does not parse."""
+    text = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in cell.source.splitlines())
+    try:
+        return ast.parse(text)
+    except SyntaxError:
+        return None
+
+
+def defined_scales(nb: Any) -> tuple[str, ...]:
+    """The scales that every `pick(scale, ...)` call of the notebook gives (all of SCALES when it has none)."""
+    scales = set(SCALES)
+    for cell in nb.cells:
+        tree = _code(cell) if cell.cell_type == "code" else None
+        for node in ast.walk(tree) if tree else ():
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "pick"
+                    and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == "scale"
+                    and all(k.arg for k in node.keywords)):
+                scales &= {k.arg for k in node.keywords}
+    return tuple(s for s in SCALES if s in scales)
+
+
+def check_scale(nb: Any, scale: str, path: str) -> None:
+    """Refuse a scale that some pick() of the notebook lacks (pick() would fail mid-run)."""
+    defined = defined_scales(nb)
+    if scale not in defined:
+        raise NotebookError(f"{path}: scale {scale!r} is not defined by this notebook (its pick() calls give "
+                            f"{', '.join(defined) or 'no common scale'}); use --scale {'|'.join(defined)} or add "
+                            f"{scale}=... to each pick()")
+
+
 def resolve_parameters(declared: dict[str, Any], given: dict[str, Any], path: str) -> dict[str, Any]:
     """Declared defaults updated by `given`; refuses unknown names, wrong types and unknown scales."""
     out = dict(declared)
@@ -105,11 +138,50 @@ def resolve_parameters(declared: dict[str, Any], given: dict[str, Any], path: st
     return out
 
 
+def merge_injected(nb: Any, resolved: dict[str, Any]) -> None:
+    """Show `resolved` in the `parameters` cell and drop papermill's `injected-parameters` cell.
+
+    Only the values that differ are rewritten (comments and formatting stay); execution counts after the dropped
+    cell move down by one, so the numbering has no gap.
+    """
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    injected = next((i for i, t in enumerate(tags) if "injected-parameters" in t), None)
+    if injected is None:
+        return
+    count = nb.cells[injected].get("execution_count")
+    del nb.cells[injected]
+    cell = next((c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])), None)
+    if cell is not None:
+        lines = cell.source.splitlines(keepends=True)
+        for node in reversed(ast.parse(cell.source).body):
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+            name = target.id if isinstance(target, ast.Name) else None
+            if name not in resolved or ast.literal_eval(node.value) == resolved[name]:
+                continue
+            v = node.value
+            first, last = lines[v.lineno - 1], lines[v.end_lineno - 1]
+            new = first[:v.col_offset] + _literal(resolved[name]) + last[v.end_col_offset:]
+            lines[v.lineno - 1:v.end_lineno] = [new]
+        cell.source = "".join(lines)
+    if count is not None:
+        for c in nb.cells:
+            if c.get("execution_count") and c.execution_count > count:
+                c.execution_count -= 1
+            for out in c.get("outputs", []):
+                if out.get("execution_count") and out["execution_count"] > count:
+                    out["execution_count"] -= 1
+
+
+def _literal(value: Any) -> str:
+    """Python source for a parameter value; strings in double quotes, as the notebooks write them."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+
+
 def _clean(nb: Any, root: Path) -> None:
     """Drop timestamps/durations/paths that papermill and the kernel write, so outputs are reproducible."""
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
-    nb.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
+    nb.metadata.pop("jupytext", None)  # a render is an output: no pairing that would let JupyterLab write the .py
     pat = re.compile(re.escape(str(root.resolve())) + r"/?")
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
@@ -136,6 +208,7 @@ def run_notebook(source: str | Path, out: str | Path, *, scale: str, figures: st
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     resolved = resolve_parameters(declared_parameters(nb, str(source)),
                                   {"scale": scale, "figures_dir": figures, **(params or {})}, str(source))
+    check_scale(nb, resolved["scale"], str(source))
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         src_nb = Path(tmp) / source.with_suffix(".ipynb").name
@@ -148,6 +221,7 @@ def run_notebook(source: str | Path, out: str | Path, *, scale: str, figures: st
             where = f"{source}: cell {e.exec_count} failed"
             raise CellError(f"{where}: {e.ename}: {e.evalue}{_failing_line(e)}") from None
         result = nbformat.read(tmp_out, as_version=4)
+    merge_injected(result, resolved)
     _clean(result, root)
     nbformat.write(result, out)
     fig_dir = root / figures

@@ -332,7 +332,7 @@ for ax, (mode, part) in zip(axes, lat.groupby("mode"), strict=True):
     ax.set(xscale="log", yscale="log", xlabel="GMACs per clip", title=f"{mode}, batch 1, channels-last-3d")
 axes[0].set_ylabel("ms per clip")
 axes[0].legend(fontsize=8)
-_ = save_figure(fig, "05_latency_vs_flops", figures_dir)
+save_figure(fig, "05_latency_vs_flops", figures_dir)
 
 # %%
 pairs = [("e3d-s", "x3d-s"), ("e3d-m", "x3d-m"), ("e3d-l", "x3d-l")]

@@ -246,7 +246,7 @@ for ax in axes.flat[len(names):]:
     ax.axis("off")
 axes.flat[0].set_ylabel("training loss")
 axes.flat[0].legend(fontsize=7)
-_ = save_figure(fig, "07_training_curves", figures_dir)
+save_figure(fig, "07_training_curves", figures_dir)
 
 # %% [markdown]
 # ## 6. Controls first, then the nets

@@ -1,10 +1,22 @@
 import json
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
-from e3dlib.notebooks import NotebookError, pick, resolve_parameters, run_notebook
+from e3dlib.notebooks import (
+    NotebookError,
+    defined_scales,
+    merge_injected,
+    pick,
+    resolve_parameters,
+    run_notebook,
+    save_figure,
+    save_table,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DECLARED = {"scale": "smoke", "seed": 0, "device": "cpu", "data_root": "data", "figures_dir": "figures", "lr": 0.1}
 
@@ -13,7 +25,7 @@ SOURCE = '''# %% [markdown]
 
 # %% tags=["parameters"]
 scale = "smoke"
-seed = 0
+seed = 0  # the seed of everything
 device = "cpu"
 data_root = "data"
 figures_dir = "figures"
@@ -24,16 +36,103 @@ import os
 print(os.getcwd())
 
 # %%
+from e3dlib.notebooks import pick
+print("seed", seed, "n", pick(scale, smoke=1, proxy=2))
+
+# %%
 assert not fail, "asked to fail"
 '''
 
 
 def test_pick_by_scale():
     assert pick("smoke", smoke=1, proxy=2) == 1
-    assert pick("full", smoke=1, proxy=2) == 2
     assert pick("full", smoke=1, proxy=2, full=3) == 3
+    with pytest.raises(ValueError, match=r"scale 'full' is not defined here \(this pick\(\) gives smoke, proxy\)"):
+        pick("full", smoke=1, proxy=2)
     with pytest.raises(ValueError, match="scale"):
         pick("huge", smoke=1, proxy=2)
+
+
+def test_defined_scales_are_those_every_pick_gives():
+    def nb(*codes):
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in codes])
+
+    assert defined_scales(nb("x = 1")) == ("smoke", "proxy", "full")
+    assert defined_scales(nb("a = pick(scale, smoke=1, proxy=2, full=3)", "%time b = 2")) == ("smoke", "proxy", "full")
+    assert defined_scales(nb("a = pick(scale, smoke=1, proxy=2, full=3)",
+                             "b = notebooks.pick(scale, smoke=1, proxy=2)\nc = pop.pick(rng)",
+                             "d = pick(scale, **sizes)")) == ("smoke", "proxy")
+    for source in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):  # none defines full today
+        assert defined_scales(jupytext.read(source)) == ("smoke", "proxy"), source.name
+
+
+def test_an_undefined_scale_is_one_line_naming_the_notebook_and_its_scales(tmp_path, capsys):
+    from e3dlib.notebooks import main
+
+    src = tmp_path / "00_tiny.py"
+    src.write_text(SOURCE)
+    assert main([str(src), "--scale", "full", "--out", str(tmp_path / "x.ipynb")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{src}: scale 'full' is not defined by this notebook" in err[0]
+    assert "give smoke, proxy" in err[0] and "--scale smoke|proxy" in err[0]
+    assert not (tmp_path / "x.ipynb").exists()
+
+
+def test_the_render_shows_resolved_parameters_in_the_parameters_cell_without_pairing(tmp_path):
+    src = tmp_path / "00_tiny.py"
+    src.write_text(SOURCE)
+    out = tmp_path / "00_tiny.ipynb"
+    run_notebook(src, out, scale="proxy", figures="figs", params={"seed": 3}, root=tmp_path)
+    nb = nbformat.read(out, as_version=4)
+    assert not [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    (params,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert params.source.splitlines()[:2] == ['scale = "proxy"', "seed = 3  # the seed of everything"]
+    assert 'device = "cpu"' in params.source  # an unchanged value keeps its spelling
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))
+    assert "seed 3 n 2" in "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "jupytext" not in nb.metadata and "PosixPath" not in out.read_text()
+
+
+def test_merge_injected_leaves_a_notebook_without_injected_cell_alone():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("seed = 0", metadata={"tags": ["parameters"]})])
+    merge_injected(nb, {"seed": 1})
+    assert nb.cells[0].source == "seed = 0"
+
+
+def test_figure_helpers_return_nothing_and_write_identical_files(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    assert save_figure(fig, "f", tmp_path) is None
+    first = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    save_figure(fig, "f", tmp_path)
+    plt.close(fig)
+    assert sorted(first) == ["f.pdf", "f.png"] and first == {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert save_table(pd.DataFrame({"a": [1.0 / 3]}), "t", tmp_path) is None
+    assert (tmp_path / "t.csv").read_text() == "a\n0.333333\n"
+
+
+# Rendered before the runner merged papermill's injected cell and figure helpers returned None; they need hours of
+# training, so they are re-rendered with the studies issue. strict: this test fails once they are clean.
+STALE = {"03_reproduce_kernel_selection", "04_correlate_scores_with_accuracy", "06_train_e3d_vs_x3d"}
+RENDERED = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("ipynb", [
+    pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(strict=True, reason="rendered before the runner merged the "
+                                                        "injected cell; re-rendered with the studies issue")]
+                 if p.stem in STALE else []) for p in RENDERED])
+def test_committed_renders_show_no_injected_cell_pathlib_repr_or_pairing(ipynb):
+    nb = nbformat.read(ipynb, as_version=4)
+    assert not [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "PosixPath(" not in ipynb.read_text()
+    assert "jupytext" not in nb.metadata
 
 
 def test_parameters_are_validated():
