@@ -9,17 +9,16 @@ notebook re-uses finished runs and an interrupted study continues where it stopp
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .cost import macs, params
 from .data.synthetic import MOTION_SETTINGS
+from .power import mean_std, welch_t  # noqa: F401  (re-exported: the studies' statistics live in power)
 from .recipe import TrainConfig
 from .scores import homo_entr, st_entr
 from .spec import ArchSpec, SpecError
@@ -183,42 +182,3 @@ def _check_same_run(path: Path, row: dict[str, Any], spec: ArchSpec, cfg: TrainC
     if changed:
         what = ", ".join(f"{k} {row[k]}, now {sizes[k]}" for k in changed)
         raise ValueError(f"{path} was trained on other data ({what}); delete its folder or use another runs_dir")
-
-
-def mean_std(rows: list[dict[str, Any]] | pd.DataFrame, by: list[str], metrics: list[str], *,
-             ci: float | None = None) -> pd.DataFrame:
-    """Mean, standard deviation (ddof=1) and count (`runs`) of `metrics` per group, over the runs that did not
-    collapse; `collapsed` counts the runs left out (rows without the flag count as not collapsed). With `ci`
-    (e.g. 0.95), also the Student-t interval of each mean (`<metric>_lo`, `<metric>_hi`; NaN below 2 runs)."""
-    from .power import mean_ci
-
-    df = pd.DataFrame(rows)
-    bad = df["collapsed"].fillna(False).astype(bool) if "collapsed" in df else pd.Series(False, index=df.index)
-    ok = df[~bad].groupby(by, sort=False)
-    g = ok[metrics]
-    out = g.mean().add_suffix("_mean").join(g.std(ddof=1).add_suffix("_std")).join(g.size().rename("runs"))
-    if ci is not None and len(out):
-        for m in metrics:
-            out = out.join(ok[[m]].apply(lambda v, m=m: pd.Series(mean_ci(v[m], ci)[1:], index=[f"{m}_lo", f"{m}_hi"])))
-    lost = df.assign(collapsed=bad).groupby(by, sort=False)["collapsed"].sum()
-    out = out.join(lost, how="outer")
-    for m in metrics if ci is not None else []:
-        out[f"{m}_lo"] = out.get(f"{m}_lo", np.nan)
-        out[f"{m}_hi"] = out.get(f"{m}_hi", np.nan)
-    out["runs"] = out["runs"].fillna(0).astype(int)
-    out["collapsed"] = out["collapsed"].fillna(0).astype(int)
-    return out.reset_index()
-
-
-def welch_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Welch's t statistic and two-sided p-value for mean(a) != mean(b): NaN when a group has < 2 runs or both
-    are constant and equal; (+-inf, 0) when both are constant and differ."""
-    from scipy import stats
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 2 or len(b) < 2:
-        return float("nan"), float("nan")
-    if np.ptp(a) == 0 and np.ptp(b) == 0:  # no variance at all: equal means, or perfectly separated groups
-        return (float("nan"), float("nan")) if a[0] == b[0] else (math.copysign(math.inf, a[0] - b[0]), 0.0)
-    r = stats.ttest_ind(a, b, equal_var=False)
-    return float(r.statistic), float(r.pvalue)

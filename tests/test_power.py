@@ -35,3 +35,37 @@ def test_mean_ci_is_the_student_t_interval():
     m, lo, hi = mean_ci([1.0, 2.0, 3.0])
     assert m == 2.0 and hi - m == pytest.approx(4.302653 / math.sqrt(3))  # t(0.975, 2) * sd / sqrt(n)
     assert np.isnan(mean_ci([1.0])[1])
+
+
+def test_welch_ci_matches_scipy_and_covers_the_difference():
+    from scipy import stats
+
+    from e3dlib.power import welch_ci
+
+    a, b = np.array([0.71, 0.78, 0.82, 0.69, 0.75]), np.array([0.61, 0.66, 0.70, 0.58])
+    r = welch_ci(a, b)
+    ref = stats.ttest_ind(a, b, equal_var=False)
+    assert r["t"] == pytest.approx(ref.statistic) and r["p"] == pytest.approx(ref.pvalue)
+    assert r["lo"] < r["diff"] < r["hi"] and r["diff"] == pytest.approx(a.mean() - b.mean())
+    ci = ref.confidence_interval(0.95)
+    assert (r["lo"], r["hi"]) == pytest.approx((ci.low, ci.high))
+    assert np.isnan(welch_ci(a[:1], b)["lo"]) and np.isnan(welch_ci(np.ones(3), np.ones(3))["p"])
+
+
+def test_holm_adjusts_step_down_and_keeps_nan():
+    from e3dlib.power import holm
+
+    adj = holm([0.01, 0.04, np.nan, 0.03])
+    assert adj[0] == pytest.approx(0.03) and adj[3] == pytest.approx(0.06) and adj[1] == pytest.approx(0.06)
+    assert np.isnan(adj[2])
+    assert list(holm([0.5, 0.9])) == [1.0, 1.0]
+
+
+def test_kendall_power_matches_the_design_numbers():
+    from e3dlib.power import kendall_null_se, kendall_power
+
+    assert kendall_null_se(30) == pytest.approx(0.129, abs=1e-3)
+    assert kendall_null_se(60) == pytest.approx(0.0886, abs=1e-3)
+    assert kendall_power(0.3, 30) == pytest.approx(0.64, abs=0.01)
+    assert kendall_power(0.3, 60) == pytest.approx(0.92, abs=0.01)
+    assert kendall_power(0.0, 30) == pytest.approx(0.05, abs=1e-9)
