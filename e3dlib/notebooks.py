@@ -45,6 +45,13 @@ def pick(scale: str, **by_scale: Any) -> Any:
     return by_scale[scale]
 
 
+def plot_style() -> None:
+    """The notebooks' one matplotlib style: 100 dpi on screen, a light grid."""
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+
+
 def save_figure(fig: Any, name: str, figures_dir: str | Path, formats: tuple[str, ...] = ("png", "pdf")) -> None:
     """Save `fig` as figures_dir/name.{png,pdf} without timestamps (re-runs give identical files)."""
     d = Path(figures_dir)
@@ -53,6 +60,24 @@ def save_figure(fig: Any, name: str, figures_dir: str | Path, formats: tuple[str
             "svg": {"Date": None}}
     for fmt in formats:
         fig.savefig(d / f"{name}.{fmt}", dpi=150, bbox_inches="tight", metadata=meta.get(fmt, {}))
+
+
+DESIGN_KEYS = ("val_clips", "train_clips", "seeds", "models", "runs", "collapsed_runs", "chance", "median_top1")
+
+
+def save_design(name: str, figures_dir: str | Path, **design: Any) -> dict[str, Any]:
+    """Write a study's design and what it achieved as figures_dir/name.json (sorted keys, plain JSON numbers);
+    every key of `DESIGN_KEYS` must be given. Returns the record."""
+    import json
+
+    missing = [k for k in DESIGN_KEYS if k not in design]
+    if missing:
+        raise ValueError(f"{name}: the design record lacks {', '.join(missing)}")
+    record = json.loads(json.dumps(design, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+    d = Path(figures_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{name}.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record
 
 
 def save_table(df: Any, name: str, figures_dir: str | Path) -> None:

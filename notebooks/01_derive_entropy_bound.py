@@ -41,13 +41,16 @@ import pandas as pd
 
 from e3dlib import PRESETS, SpecError, homo_entr, st_entr, st_entr_terms
 from e3dlib.forward import analytic_log_variance, forward_log_variance, padded_log_variance, plain_stack
-from e3dlib.notebooks import pick, save_figure, save_table
+from e3dlib.notebooks import pick, plot_style, save_figure, save_table
+from e3dlib.paths import at_root
 from e3dlib.scores import departure_ladder, refinement
 from e3dlib.theory import entropies_at_equal_variance, gaussian_entropy, product_moments, sum_variance
 
+at_root()  # data_root, runs_dir, figures_dir are relative to the repository root, also from JupyterLab
+
 rng = np.random.default_rng(seed)
 n_mc = pick(scale, smoke=20_000, proxy=1_000_000)
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+plot_style()
 
 # %% [markdown]
 # ## 1. The Gaussian is the maximum-entropy distribution of a given variance

@@ -50,9 +50,12 @@ from e3dlib.forward import (
     plain_stack,
     time_analytic_vs_forward,
 )
-from e3dlib.notebooks import pick, save_figure, save_table
+from e3dlib.notebooks import pick, plot_style, save_figure, save_table
+from e3dlib.paths import at_root
 
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+at_root()  # data_root, runs_dir, figures_dir are relative to the repository root, also from JupyterLab
+
+plot_style()
 evaluations = pick(scale, smoke=50, proxy=1000)
 channels = [16, 32, 64, 128]
 

@@ -47,13 +47,16 @@ import pandas as pd
 
 from e3dlib.correlation import correlations
 from e3dlib.families import kernel_selection_family
-from e3dlib.notebooks import pick, save_figure, save_table
+from e3dlib.notebooks import pick, plot_style, save_figure, save_table
+from e3dlib.paths import at_root
 from e3dlib.presets import scale_width
 from e3dlib.recipe import TrainConfig, with_recipe
 from e3dlib.scores import refinement, st_entr_terms
 from e3dlib.study import MOTION, describe, make_benchmark, mean_std, train_and_test, welch_t
 
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+at_root()  # data_root, runs_dir, figures_dir are relative to the repository root, also from JupyterLab
+
+plot_style()
 P = pick(scale,
          smoke=dict(videos=40, frames=5, size=48, width=0.25, epochs=1, seeds=[seed], batch=8, views=["2x1"],
                     variants=["X3D-S", "S-1", "S-2", "T-1", "T-5"]),

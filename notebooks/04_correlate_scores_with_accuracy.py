@@ -51,13 +51,16 @@ import pandas as pd
 
 from e3dlib.correlation import band_correlations, correlation_table, correlations, paired_difference
 from e3dlib.families import sample_architectures
-from e3dlib.notebooks import pick, save_figure, save_table
+from e3dlib.notebooks import pick, plot_style, save_figure, save_table
+from e3dlib.paths import at_root
 from e3dlib.proxies import PROXY_NAMES, timed_proxy_score
 from e3dlib.recipe import TrainConfig, with_recipe
 from e3dlib.scores import homo_entr, st_entr
 from e3dlib.study import MOTION, describe, make_benchmark, train_and_test
 
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+at_root()  # data_root, runs_dir, figures_dir are relative to the repository root, also from JupyterLab
+
+plot_style()
 P = pick(scale,
          smoke=dict(models=6, videos=40, frames=5, size=48, epochs=1, batch=8, views=["2x1"], bands=2, boot=200),
          proxy=dict(models=30, videos=MOTION["videos"], frames=8, size=56, epochs=2 * MOTION["epochs"], batch=16,

@@ -57,10 +57,13 @@ from matplotlib.patches import Patch, Rectangle
 
 from e3dlib import PRESETS, homo_entr, macs, num_layers, params, st_entr, tinynas_flops
 from e3dlib.deploy import latency_table
-from e3dlib.notebooks import pick, save_figure, save_table
+from e3dlib.notebooks import pick, plot_style, save_figure, save_table
+from e3dlib.paths import at_root
 from e3dlib.search import SearchConfig, search
 
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+at_root()  # data_root, runs_dir, figures_dir are relative to the repository root, also from JupyterLab
+
+plot_style()
 iterations = pick(scale, smoke=2_000, proxy=500_000)
 PAPER_ITERATIONS = 500_000
 FAMILY = {  # paper budgets (G TinyNAS FLOPs), input, maximal layers, official per-stage depth caps

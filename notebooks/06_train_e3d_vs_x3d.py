@@ -53,13 +53,16 @@ import pandas as pd
 
 from e3dlib import PRESETS, macs, num_layers
 from e3dlib.data.generate import generate
-from e3dlib.notebooks import pick, save_figure, save_table
+from e3dlib.notebooks import pick, plot_style, save_figure, save_table
+from e3dlib.paths import at_root
 from e3dlib.presets import match_flops, scale_width
 from e3dlib.recipe import TrainConfig, with_recipe
 from e3dlib.search import SearchConfig, search
 from e3dlib.study import describe, mean_std, train_and_test, welch_t
 
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+at_root()  # data_root, runs_dir, figures_dir are relative to the repository root, also from JupyterLab
+
+plot_style()
 P = pick(scale,
          smoke=dict(videos=40, frames=5, size=48, epochs=1, seeds=[seed], homo_seeds=[seed], iterations=2_000,
                     views=["2x1", "2x3"], batch=8),

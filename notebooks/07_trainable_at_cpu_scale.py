@@ -53,13 +53,16 @@ from e3dlib.data.generate import generate, make_config
 from e3dlib.data.transforms import ClipConfig
 from e3dlib.families import sample_architectures
 from e3dlib.model import build_model
-from e3dlib.notebooks import pick, save_figure, save_table
+from e3dlib.notebooks import pick, plot_style, save_figure, save_table
+from e3dlib.paths import at_root
 from e3dlib.power import binomial_sd, detectable_difference, seeds_for
 from e3dlib.presets import scale_width
 from e3dlib.recipe import RECIPES, TrainConfig, with_recipe
 from e3dlib.study import describe, mean_std, train_grid
 
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+at_root()  # data_root, runs_dir, figures_dir are relative to the repository root, also from JupyterLab
+
+plot_style()
 P = pick(scale,
          smoke=dict(videos=60, settings={"frames": "8", "height": "32", "width": "40"}, frames=4, size=24, epochs=1,
                     batch=8, seeds=[seed, seed + 1], control_seeds=[seed], width=0.25, processes=1),

@@ -192,3 +192,17 @@ def test_runner_exit_codes_tell_bad_input_from_a_failing_cell(tmp_path, capsys):
     assert len(err) == 2 and "no such notebook source" in err[0] and "unknown parameter 'nokey'" in err[1]
     assert main([str(src), "--scale", "smoke", "-p", "fail=True", "--out", str(tmp_path / "x.ipynb")]) == 1
     assert "asked to fail" in capsys.readouterr().err
+
+
+def test_save_design_requires_every_key_and_writes_plain_json(tmp_path):
+    import json
+
+    import numpy as np
+
+    from e3dlib.notebooks import DESIGN_KEYS, save_design
+
+    full = {k: np.int64(3) for k in DESIGN_KEYS} | {"median_top1": np.float64(0.75), "extra": "x"}
+    rec = save_design("09_design", tmp_path, **full)
+    assert json.loads((tmp_path / "09_design.json").read_text()) == rec and rec["median_top1"] == 0.75
+    with pytest.raises(ValueError, match="lacks seeds"):
+        save_design("09_design", tmp_path, **{k: v for k, v in full.items() if k != "seeds"})
