@@ -73,10 +73,15 @@ def save_design(name: str, figures_dir: str | Path, **design: Any) -> dict[str, 
     missing = [k for k in DESIGN_KEYS if k not in design]
     if missing:
         raise ValueError(f"{name}: the design record lacks {', '.join(missing)}")
-    record = json.loads(json.dumps(design, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+    def plain(v: Any) -> Any:  # numpy scalars to Python; NaN (e.g. no finished run) to null: strict JSON
+        v = v.item() if hasattr(v, "item") else v
+        return None if isinstance(v, float) and v != v else v
+
+    record = {k: plain(v) for k, v in design.items()}
+    json.dumps(record, allow_nan=False)  # anything else that is not JSON fails here, loudly
     d = Path(figures_dir)
     d.mkdir(parents=True, exist_ok=True)
-    (d / f"{name}.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    (d / f"{name}.json").write_text(json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n")
     return record
 
 

@@ -201,8 +201,9 @@ def test_save_design_requires_every_key_and_writes_plain_json(tmp_path):
 
     from e3dlib.notebooks import DESIGN_KEYS, save_design
 
-    full = {k: np.int64(3) for k in DESIGN_KEYS} | {"median_top1": np.float64(0.75), "extra": "x"}
+    full = {k: np.int64(3) for k in DESIGN_KEYS} | {"median_top1": np.float64(0.75), "extra": "x", "sd": np.nan}
     rec = save_design("09_design", tmp_path, **full)
     assert json.loads((tmp_path / "09_design.json").read_text()) == rec and rec["median_top1"] == 0.75
+    assert rec["sd"] is None and rec["seeds"] == 3 and type(rec["seeds"]) is int
     with pytest.raises(ValueError, match="lacks seeds"):
         save_design("09_design", tmp_path, **{k: v for k, v in full.items() if k != "seeds"})
