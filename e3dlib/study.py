@@ -182,3 +182,13 @@ def _check_same_run(path: Path, row: dict[str, Any], spec: ArchSpec, cfg: TrainC
     if changed:
         what = ", ".join(f"{k} {row[k]}, now {sizes[k]}" for k in changed)
         raise ValueError(f"{path} was trained on other data ({what}); delete its folder or use another runs_dir")
+
+
+def long_views(rows: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
+    """One row per (run, view protocol) instead of one `top1[<views>]`/`top5[<views>]` column pair per protocol:
+    the columns `keep`, then "views" (e.g. "2-LeftCenterRight"), "top1" and "top5"."""
+    names = [c[len("top1["):-1] for c in rows.columns if c.startswith("top1[") and c.endswith("]")]
+    if not names:
+        raise ValueError("no top1[<views>] columns: were the runs tested (train_and_test's `views`)?")
+    parts = [rows[keep].assign(views=v, top1=rows[f"top1[{v}]"], top5=rows.get(f"top5[{v}]")) for v in names]
+    return pd.concat(parts, ignore_index=True)

@@ -2,6 +2,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from e3dlib import PRESETS
@@ -95,3 +96,16 @@ def test_train_grid_runs_every_net_and_seed_once(tmp_path, processes):
     assert {"collapsed", "curve", "top1[1-Center]"} <= set(df.columns)
     again = train_grid(tmp_path / "runs", cfg, nets, {"tiny a": [0, 1], "b": [3]}, "motion", root, ["1x1"])
     assert again.drop(columns="curve").equals(df.drop(columns="curve"))
+
+
+def test_long_views_carries_the_protocol_as_data():
+    from e3dlib.study import long_views
+
+    rows = pd.DataFrame({"net": ["a", "b"], "seed": [0, 1], "top1[2-Center]": [0.5, 0.6],
+                         "top5[2-Center]": [0.9, 0.95], "top1[2-LeftCenterRight]": [0.55, 0.65],
+                         "top5[2-LeftCenterRight]": [0.91, 0.96]})
+    long = long_views(rows, ["net", "seed"])
+    assert list(long.columns) == ["net", "seed", "views", "top1", "top5"] and len(long) == 4
+    assert long.set_index(["net", "views"]).loc[("b", "2-LeftCenterRight"), "top1"] == 0.65
+    with pytest.raises(ValueError, match="no top1"):
+        long_views(rows[["net", "seed"]], ["net"])
