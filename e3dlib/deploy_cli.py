@@ -12,7 +12,7 @@ from .recipe import TrainError
 
 
 def _model(args: argparse.Namespace):
-    from .train import load_checkpoint
+    from .checkpoint import load_checkpoint
 
     return load_checkpoint(Path(args.checkpoint), trust=args.trust_checkpoint)
 

@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from .data.datasets import collate
-from .train import Dist
+from .dist import Dist, all_gather
 
 
 def topk_accuracy(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
@@ -70,8 +69,7 @@ def evaluate_model(model: nn.Module, dataset: Dataset, device: torch.device | st
         raise ValueError("this split has no labels (label -1, e.g. the Something-Something test set); "
                          "evaluate on the validation split")
     if d.world > 1:
-        gathered: list[Any] = [None] * d.world
-        dist.all_gather_object(gathered, (scores, labels))
+        gathered = all_gather((scores, labels), d)
         scores = np.concatenate([g[0] for g in gathered])
         labels = np.concatenate([g[1] for g in gathered])
     model.train(was_training)

@@ -31,7 +31,8 @@ def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: st
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import check_out, train
+    from .checkpoint import check_out
+    from .train import train
 
     cfg = TrainConfig()
     if args.recipe:
@@ -72,10 +73,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
     from .data.datasets import build_dataset
     from .data.transforms import ClipConfig, Views
     from .evaluate import evaluate_model
-    from .train import load_checkpoint
 
     ckpt = Path(args.checkpoint)
     if args.batch_size < 1 or args.workers < 0:
@@ -147,12 +148,14 @@ def add_train_parsers(sub: Any) -> None:
         if f.name in ("arch", "data"):
             continue
         flag = "--" + f.name.replace("_", "-")
-        default = {"act": "the architecture's", "se": "the architecture's"}.get(f.name, defaults[f.name])
+        default = "the architecture's" if defaults[f.name] is None else defaults[f.name]
         text = f"{OPTION_HELP.get(f.name, '')} (default {default})".strip()
         if isinstance(defaults[f.name], bool):
             t.add_argument(flag, type=_bool, metavar="BOOL", help=text)
-        else:
-            t.add_argument(flag, type=type(defaults[f.name]), help=text)
+        elif f.name == "act":
+            t.add_argument(flag, choices=("relu", "swish"), help=text)
+        else:  # None defaults (se) are numbers that leave the architecture's value when not given
+            t.add_argument(flag, type=float if defaults[f.name] is None else type(defaults[f.name]), help=text)
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="multi-view evaluation of a checkpoint")

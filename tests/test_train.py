@@ -157,8 +157,8 @@ class _Evil:
 
 
 def test_checkpoints_are_weights_only_and_crafted_ones_cannot_run_code(tmp_path):
+    from e3dlib.checkpoint import load_checkpoint
     from e3dlib.model import load_weights
-    from e3dlib.train import load_checkpoint
 
     train(CFG, TINY, Bright(), None, tmp_path / "run", num_classes=3, progress=False)
     for name in ("last.pt", "best.pt", "best_weights.pt"):
@@ -205,7 +205,8 @@ def test_train_config_refuses_values_that_would_silently_do_nothing():
     from dataclasses import replace
 
     for bad in (dict(epochs=0), dict(batch_size=0), dict(lr=float("inf")), dict(epochs=1.5), dict(momentum=True),
-                dict(label_smoothing=1.0), dict(se=2.0), dict(act="gelu")):
+                dict(label_smoothing=1.0), dict(se=2.0), dict(se=-1.0), dict(se=True), dict(se="0.1"),
+                dict(act="gelu"), dict(act="")):
         with pytest.raises(TrainError, match="^--"):
             replace(CFG, **bad)
     assert replace(CFG, max_steps=0, grad_clip=0.0, warmup_epochs=0.0).epochs == CFG.epochs
@@ -227,3 +228,46 @@ def test_a_signal_during_validation_stops_with_a_resumable_checkpoint(tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())[-1]["epoch"] == 1
     done = train(CFG, TINY, Bright(), Bright(24), tmp_path, num_classes=3, progress=False, resume=True)
     assert "interrupted" not in done and done["epoch"] == CFG.epochs
+
+
+def test_old_spellings_of_the_architectures_act_and_se_are_read_as_none():
+    from dataclasses import asdict
+
+    old = {**asdict(CFG), "act": "", "se": -1.0}
+    assert TrainConfig.filled(old) == asdict(CFG) and TrainConfig.from_dict(old) == CFG
+    assert (CFG.act, CFG.se) == (None, None)
+    kept = {**asdict(CFG), "act": "relu", "se": 0.0}  # explicit values are not legacy ones
+    assert (TrainConfig.from_dict(kept).act, TrainConfig.from_dict(kept).se) == ("relu", 0.0)
+    partial = {k: v for k, v in old.items() if k not in ("eval_views", "max_steps")}  # options added since
+    assert TrainConfig.from_dict(partial) == CFG
+
+
+def test_a_checkpoint_written_with_the_old_spellings_resumes_exactly(tmp_path):
+    """Checkpoints of e3dlib before None stored act "" and se -1.0, and the loop's sums as a 3- or 5-list."""
+    ref = tmp_path / "ref"
+    train(CFG, TINY, Bright(), Bright(24), ref, num_classes=3, progress=False)
+    cut = tmp_path / "cut"
+    train(CFG, TINY, Bright(), Bright(24), cut, num_classes=3, progress=False, stop_after_steps=3)
+    ck = torch.load(cut / "last.pt", weights_only=True)
+    assert len(ck["state"]["partial"]) == 5 and ck["config"]["act"] is None
+    ck["config"].update(act="", se=-1.0)
+    torch.save(ck, cut / "last.pt")
+    run = json.loads((cut / "run.json").read_text())
+    (cut / "run.json").write_text(json.dumps({**run, "config": {**run["config"], "act": "", "se": -1.0}}))
+    train(CFG, TINY, Bright(), Bright(24), cut, num_classes=3, progress=False, resume=True)
+    a = json.loads((ref / "metrics.json").read_text())
+    b = json.loads((cut / "metrics.json").read_text())
+    assert strip_time(a) == strip_time(b)
+
+
+def test_loop_state_round_trips_and_reads_old_checkpoints():
+    from e3dlib.checkpoint import EpochSums, LoopState
+
+    s = LoopState(epoch=1, step=7, batch_in_epoch=1, best_top1=0.5, history=[{"epoch": 1}], curve=[[5, 1.0]],
+                  window_loss=2.0, window_steps=2, sums=EpochSums(1.0, 2.0, 3.0, 4.0, 5.0))
+    assert LoopState.from_dict(s.to_dict()) == s
+    assert s.to_dict()["partial"] == [1.0, 2.0, 3.0, 4.0, 5.0] and s.to_dict()["window"] == [2.0, 2]
+    old = {"epoch": 0, "step": 3, "batch_in_epoch": 3, "best_top1": -1.0, "history": [], "partial": [6.0, 1.0, 8.0]}
+    back = LoopState.from_dict(old)
+    assert back.sums == EpochSums(6.0, 1.0, 8.0, 0.0, 0.0) and back.curve == [] and back.window_steps == 0
+    assert "partial" not in LoopState().to_dict()

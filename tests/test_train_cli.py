@@ -102,3 +102,11 @@ def test_train_prints_a_line_per_epoch_and_a_summary(data_root, tmp_path, capsys
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[:2] for line in lines[:2]] == [["epoch", "1/2"], ["epoch", "2/2"]]
     assert "val top-1" in lines[0] and lines[-1].startswith(f"{out}: 2 epochs; best val top-1")
+
+
+def test_train_help_names_the_architectures_defaults(capsys):
+    from e3dlib.cli import build_parser
+
+    text = " ".join(build_parser()._subparsers._group_actions[0].choices["train"].format_help().split())
+    assert "(default )" not in text and "(default -1.0)" not in text and "(default None)" not in text
+    assert text.count("(default the architecture's)") == 2 and "--act {relu,swish}" in text
