@@ -1,6 +1,7 @@
 """The library's shape: no import cycles among e3dlib's modules, and a command line that stays fast."""
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,17 @@ def test_the_command_line_does_not_import_torch_to_score_or_to_print_help(argv):
     r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_the_e3d_entry_point_is_the_command_line(capsys):
+    import importlib
+
+    from e3dlib.cli import main
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    scripts = tomllib.loads((LIB.parent / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, name = scripts["e3d"].partition(":")
+    entry = getattr(importlib.import_module(module), name)
+    assert entry is main and entry(["score", "--arch", "e3d-s", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "e3d-s"

@@ -1,4 +1,5 @@
-"""`python -m e3dlib train` and `python -m e3dlib evaluate`: the command-line face of e3dlib.train/evaluate."""
+"""`python -m e3dlib train` and `python -m e3dlib evaluate`: the command-line faces of e3dlib.train and
+e3dlib.evaluate (torch is imported by the commands, not by the parser)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .archfile import load_arch
-from .recipe import RECIPES, TrainConfig, TrainError, check_device, with_recipe
+from ..archfile import load_arch
+from ..recipe import RECIPES, TrainConfig, TrainError, check_device, with_recipe
 
 
 def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: str | None = None):
-    from .data.datasets import build_dataset
-    from .data.layouts import DataError, available_splits, parse_source
-    from .data.transforms import ClipConfig, Views
+    from ..data.datasets import build_dataset
+    from ..data.layouts import DataError, available_splits, parse_source
+    from ..data.transforms import ClipConfig, Views
 
     clip = ClipConfig(frames=cfg.frames, crop=cfg.size)
     train_set = build_dataset(cfg.data, "train", clip, seed=cfg.seed, root=data_root, cache_dir=cache_dir)
@@ -31,8 +32,8 @@ def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: st
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .checkpoint import check_out
-    from .train import train
+    from ..checkpoint import check_out
+    from ..train import train
 
     cfg = TrainConfig()
     if args.recipe:
@@ -73,10 +74,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint
-    from .data.datasets import build_dataset
-    from .data.transforms import ClipConfig, Views
-    from .evaluate import evaluate_model
+    from ..checkpoint import load_checkpoint
+    from ..data.datasets import build_dataset
+    from ..data.transforms import ClipConfig, Views
+    from ..evaluate import evaluate_model
 
     ckpt = Path(args.checkpoint)
     if args.batch_size < 1 or args.workers < 0:
@@ -128,6 +129,7 @@ def _bool(text: str) -> bool:
 
 
 def add_train_parsers(sub: Any) -> None:
+    """Add `train` and `evaluate` to the subparsers `sub` of the e3dlib command line."""
     t = sub.add_parser("train", help="train an architecture on a dataset (torchrun-aware)")
     t.add_argument("--arch", help="preset name, JSON spec or TinyNAS file (default e3d-s)")
     t.add_argument("--data", help="something-like | motion | kinetics-like (generated, under --data-root) | "
