@@ -96,7 +96,8 @@ def test_metrics():
 
 
 def test_torchrun_two_cpu_processes_keep_replicas_identical(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1"}
+    here = Path(__file__).parent  # the helpers, and this checkout's e3dlib whatever the installed one
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), str(here.parent)]), "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
                         "29517", str(Path(__file__).parent / "ddp_worker.py"), str(tmp_path)],
                        capture_output=True, text=True, env=env, timeout=300)
@@ -109,18 +110,42 @@ def test_torchrun_two_cpu_processes_keep_replicas_identical(tmp_path):
     assert any(not torch.equal(a[k], b[k]) for k in a if "running_mean" in k)  # the ranks saw different clips
     hist = json.loads((tmp_path / "metrics.json").read_text()) if (tmp_path / "metrics.json").exists() else []
     assert not hist  # stopped by max_steps inside epoch 1
+    s0, s1 = torch.load(tmp_path / "scores0.pt"), torch.load(tmp_path / "scores1.pt")  # 11 clips, 2 shards
+    assert s0["index"].tolist() == list(range(11)) and all(torch.equal(s0[k], s1[k]) for k in s0)
+    assert s0["labels"].tolist() == (torch.arange(11) % 3).tolist() and s0["scores"].shape == (11, 3)
 
 
-def test_evaluation_refuses_unlabelled_splits():
-    from e3dlib.evaluate import evaluate_model
+def test_unlabelled_splits_give_scores_and_predictions_not_accuracies(tmp_path):
+    from e3dlib.evaluate import evaluate_model, prediction_rows, score_videos, write_predictions
     from e3dlib.model import build_model
 
     class Unlabelled(Bright):
         def __getitem__(self, i):
-            return super().__getitem__(i)[0], -1
+            return None if i == 2 else (super().__getitem__(i)[0], -1)  # video 2 unreadable (dropped)
 
+    torch.manual_seed(0)
+    net = build_model(TINY, num_classes=3)
     with pytest.raises(ValueError, match="no labels"):
-        evaluate_model(build_model(TINY, num_classes=3), Unlabelled(4), batch_size=2)
+        evaluate_model(net, Unlabelled(5), batch_size=2)
+    s = score_videos(net, Unlabelled(5), batch_size=2)
+    assert not s.labelled and s.index.tolist() == [0, 1, 3, 4] and s.scores.shape == (4, 3)
+    assert np.allclose(s.scores.sum(1), 1.0, atol=1e-5)
+    rows = prediction_rows(s, [f"v{i}" for i in range(5)], ["a", "b", "c"], top=2)
+    assert [r["video"] for r in rows] == ["v0", "v1", "v3", "v4"] and all(r["truth"] is None for r in rows)
+    for r, p in zip(rows, s.scores, strict=True):
+        assert [t["class"] for t in r["top"]] == np.argsort(-p, kind="stable")[:2].tolist()
+        assert r["top"][0]["probability"] == pytest.approx(p.max()) and r["top"][0]["label"] == "abc"[p.argmax()]
+    write_predictions(tmp_path / "p.json", rows)
+    assert json.loads((tmp_path / "p.json").read_text()) == rows
+    write_predictions(tmp_path / "p.csv", rows)
+    lines = (tmp_path / "p.csv").read_text().splitlines()
+    assert lines[0] == "video,truth,label_1,probability_1,label_2,probability_2" and len(lines) == 5
+    assert lines[1].split(",")[:3] == ["v0", "", rows[0]["top"][0]["label"]]
+    labelled = score_videos(net, Bright(6), batch_size=4)  # and labelled splits: the same rows with the truth
+    truths = [r["truth"] for r in prediction_rows(labelled, list("uvwxyz"), "abc")]
+    assert labelled.labelled and truths == list("abcabc")
+    assert evaluate_model(net, Bright(6), batch_size=4)["top1"] == pytest.approx(
+        float((labelled.scores.argmax(1) == labelled.labels).mean()))
 
 
 def test_collapse_check_names_the_plateau_and_constant_logits():
