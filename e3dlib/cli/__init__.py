@@ -1,6 +1,7 @@
 """Command line: `python -m e3dlib <command>` (or `e3d <command>` once installed).
 
     score       FLOPs (both conventions), params, layers, HomoEntr and STEntr of presets / architecture files
+    export-arch a preset or architecture file written as a TinyNAS structure file or a JSON spec
     search      evolutionary search under FLOPs / params / layers budgets (Algorithm 1)
     data        generate the synthetic benchmarks; inspect a dataset on disk
     train       train an architecture (1 CPU, 1 GPU or torchrun)
@@ -23,14 +24,15 @@ from ..search import add_search_parser  # seam: the search command still lives i
 from ..spec import SpecError
 from .data import add_data_parser
 from .deploy import add_deploy_parsers
-from .score import add_score_parser
+from .score import add_export_arch_parser, add_score_parser
 from .train import add_train_parsers
 from .usage import Parser, UsageError
 
 __all__ = ["UsageError", "build_parser", "main"]
 
 # Each command's module adds its parser(s) and handler(s); `--help` lists the commands in this order.
-COMMANDS = (add_score_parser, add_search_parser, add_data_parser, add_train_parsers, add_deploy_parsers)
+COMMANDS = (add_score_parser, add_export_arch_parser, add_search_parser, add_data_parser, add_train_parsers,
+            add_deploy_parsers)
 
 
 def build_parser() -> argparse.ArgumentParser:
