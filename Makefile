@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 RUN_NB := $(PY) -m e3dlib.notebooks
 LIB := $(shell find e3dlib -name "*.py")
+# Where pip looks for torch. Empty: PyPI, whose Linux wheel bundles CUDA (several GB of nvidia-* packages).
+# CPU-only machines, on a fresh .venv/: make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 
 SOURCES := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 RENDERED := $(SOURCES:.py=.ipynb)
@@ -19,7 +22,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e '.[test]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
