@@ -8,24 +8,33 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 RUN_NB := $(PY) -m e3dlib.notebooks
 LIB := $(shell find e3dlib -name "*.py")
+# Where pip looks for torch. Empty: PyPI, whose Linux wheel bundles CUDA (several GB of nvidia-* packages).
+# CPU-only machines, on a fresh .venv/: make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 
 SOURCES := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 RENDERED := $(SOURCES:.py=.ipynb)
 SMOKE := $(patsubst notebooks/%.py,build/smoke/%.ipynb,$(SOURCES))
 
-.PHONY: setup test unit lint smoke reproduce html browser lab bench clean
+.PHONY: setup mathjax test unit lint smoke reproduce html browser lab bench clean
 .DELETE_ON_ERROR:
 
 setup: $(STAMP)
 
-# jupyter-server-mathjax holds MathJax 2.7.9's files for make html. --no-deps: its Jupyter server extension (unused
-# here) needs jupyter_server, whose ~20 dependencies add 0.9 s to every import of nbformat (papermill, jupytext).
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e '.[test,html]'
-	$(PY) -m pip install -q --no-deps jupyter-server-mathjax==0.2.6
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# MathJax 2.7.9's files for make html and its browser test, from PyPI's jupyter-server-mathjax. --no-deps: its
+# Jupyter server extension (unused here) needs jupyter_server, whose ~20 dependencies add 0.9 s to every import of
+# nbformat (papermill, jupytext). Kept out of setup so that environment.yml can give exactly what setup gives.
+MATHJAX := $(VENV)/.mathjax-0.2.6
+mathjax: $(MATHJAX)
+$(MATHJAX): $(STAMP)
+	$(PY) -m pip install -q --no-deps jupyter-server-mathjax==0.2.6
+	@touch $@
 
 # make test installs Chromium first (browser) and then lets no browser test skip for want of it.
 test: export E3D_REQUIRE_CHROMIUM = 1
@@ -34,7 +43,7 @@ test: lint unit smoke
 lint: setup
 	$(PY) -m ruff check .
 
-unit: setup $(if $(filter test,$(MAKECMDGOALS)),browser)
+unit: setup $(MATHJAX) $(if $(filter test,$(MAKECMDGOALS)),browser)
 	$(PY) -m pytest -q
 
 # Debian's chromium and chromium-driver for tests/test_html.py (headless, driven over WebDriver's HTTP API).
@@ -46,7 +55,7 @@ browser:
 	  exit 2; fi
 
 # The committed notebooks as static pages with local MathJax: build/html/index.html (a few seconds).
-html: setup
+html: setup $(MATHJAX)
 	$(PY) -m e3dlib.site --out build/html
 
 # Every notebook at scale="smoke", executed into build/smoke/ (ignored); committed outputs are untouched.

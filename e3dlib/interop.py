@@ -131,7 +131,7 @@ def _identity_bn(target: dict[str, torch.Tensor], prefix: str) -> dict[str, torc
 def read_foreign(path: str | Path, *, trust: bool = False) -> dict[str, Any]:
     """The state dict in a pytorchvideo / PySlowFast checkpoint (under "model_state", or the file itself), read
     weights-only unless `trust`."""
-    from .train import read_checkpoint  # one reader for every checkpoint: weights-only, one-line errors
+    from .checkpoint import read_checkpoint  # one reader for every checkpoint: weights-only, one-line errors
 
     ck = read_checkpoint(path, trust=trust)
     state = ck.get("model_state", ck)

@@ -30,8 +30,8 @@ class TrainConfig:
     dropout: float = 0.5
     grad_clip: float = 0.0
     branch_gamma: float = 0.0
-    act: str = ""
-    se: float = -1.0
+    act: str | None = None  # None: the architecture's activation
+    se: float | None = None  # None: the architecture's squeeze-excitation ratio
     bf16: bool = False
     channels_last: bool = True
     workers: int = 2
@@ -53,9 +53,11 @@ class TrainConfig:
                 allowed = (f"{'>' if lo_open else '>='} {lo:g}" + ("" if hi is None else
                            f" and {'<' if hi_open else '<='} {hi:g}"))
                 raise TrainError(f"--{name.replace('_', '-')} {v!r}: must be a finite number {allowed}")
-        if self.act not in ("", "relu", "swish"):
+        if self.act not in (None, "relu", "swish"):
             raise TrainError(f"--act {self.act!r}: choose relu or swish (or leave it to the architecture)")
-        if not (self.se == -1.0 or 0 <= self.se < 1):
+        se_ok = self.se is None or (not isinstance(self.se, bool) and isinstance(self.se, (int, float))
+                                    and 0 <= self.se < 1)
+        if not se_ok:
             raise TrainError(f"--se {self.se!r}: a squeeze-excitation ratio in [0, 1) (0 = none)")
         if not re.fullmatch(r"[1-9]\d*\s*x\s*[13]", self.eval_views.strip()):
             raise TrainError(f"--eval-views {self.eval_views!r}: expected KxC with K >= 1 clips and C = 1 or 3 crops")
@@ -64,16 +66,23 @@ class TrainConfig:
 
     @classmethod
     def filled(cls, d: dict[str, Any]) -> dict[str, Any]:
-        """A saved configuration with the options added since it was written at their defaults."""
-        return {**asdict(cls()), **d}
+        """A saved configuration as this version writes it: the options added since it was written at their
+        defaults, and the old spellings of "the architecture's" (`act` "", `se` -1.0) as None."""
+        return {**asdict(cls()), **d, **{k: None for k, old in _LEGACY.items() if k in d and d[k] == old}}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """The configuration a saved dict (run.json's "config", a result row's "recipe") describes."""
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
             raise TrainError(f"unknown training option(s): {', '.join(unknown)}")
-        return cls(**d)
+        return cls(**cls.filled(d))
+
+
+# Values that meant "leave it to the architecture" before e3dlib wrote None (checkpoints, run.json and result rows
+# written then hold them; `TrainConfig.filled` reads them as None).
+_LEGACY: dict[str, Any] = {"act": "", "se": -1.0}
 
 
 # (option, lower bound, bound excluded?, upper bound or None, bound excluded?) checked by TrainConfig.

@@ -59,10 +59,11 @@ def train_and_test(run_dir: str | Path, cfg: TrainConfig, spec: ArchSpec, data: 
     """Train `spec` on `data` with `cfg` (unless `run_dir/result.json` exists), then test it on the validation
     split (the paper's protocol; the synthetic test splits, like Sth-Sth's, carry no labels) with each of `views`
     (e.g. ["4x1", "4x3"]); returns and stores the result row."""
+    from .checkpoint import load_checkpoint
     from .data.datasets import build_dataset
     from .data.transforms import ClipConfig, Views
     from .evaluate import evaluate_model
-    from .train import load_checkpoint, train
+    from .train import train
 
     run_dir = Path(run_dir)
     done = run_dir / "result.json"
@@ -162,7 +163,7 @@ def _check_same_run(path: Path, row: dict[str, Any], spec: ArchSpec, cfg: TrainC
                     sizes: dict[str, int]) -> None:
     """A cached result must come from the same network, recipe and data (the classifier's width is set by the
     data; rows written before the data sizes were recorded are accepted on network and recipe alone)."""
-    overridden = (("act",) if cfg.act else ()) + (("se_ratio",) if cfg.se >= 0 else ())
+    overridden = (("act",) if cfg.act is not None else ()) + (("se_ratio",) if cfg.se is not None else ())
 
     def net(d: dict[str, Any]) -> dict[str, Any]:
         return ArchSpec.network(d, ("num_classes", *overridden))

@@ -1,4 +1,5 @@
 import dataclasses
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -91,3 +92,54 @@ def test_hostile_architecture_files_are_one_line_errors(tmp_path, capsys):
         assert main(["score", "--arch-file", str(tmp_path / name)]) == 2
         err = capsys.readouterr().err
         assert name in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def _scores(capsys, *argv):
+    from e3dlib.cli import main
+
+    capsys.readouterr()
+    assert main(["score", *argv, "--json"]) == 0
+    return [{k: v for k, v in json.loads(line).items() if k != "name"} for line in capsys.readouterr().out.splitlines()]
+
+
+@pytest.mark.parametrize("arch, fmt, suffix", [("e3d-s", "tinynas", ".txt"), ("e3d-m", "tinynas", ".txt"),
+                                               ("x3d-s", "json", ".json"), ("e3d-l", "json", ".json")])
+def test_export_arch_then_score_gives_the_same_numbers(arch, fmt, suffix, tmp_path, capsys):
+    from e3dlib.cli import main
+
+    out = tmp_path / f"net{suffix}"
+    assert main(["export-arch", arch, "--format", fmt, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    spec = PRESETS[arch]
+    size = ["--frames", str(spec.frames), "--size", str(spec.size)]
+    if fmt == "tinynas" and (spec.frames, spec.size) != (13, 160):
+        assert " ".join(size) in said  # the file holds no input size: the message says how to read it
+    assert _scores(capsys, "--arch-file", str(out), *size) == _scores(capsys, "--arch", arch)
+    again = tmp_path / f"again{'.json' if fmt == 'tinynas' else '.txt'}"  # and back into the other format
+    other = "json" if fmt == "tinynas" else "tinynas"
+    if arch.startswith("x3d"):  # X3D's temporal stem conv has no TinyNAS block
+        assert main(["export-arch", str(out), "--format", other, "--out", str(again)]) == 2
+        assert "stem temporal conv" in capsys.readouterr().err
+        return
+    assert main(["export-arch", str(out), *size, "--format", other, "--out", str(again)]) == 0
+    assert _scores(capsys, "--arch-file", str(again), *size) == _scores(capsys, "--arch", arch)
+
+
+def test_export_arch_refuses_what_a_file_would_not_read_back(tmp_path, capsys):
+    from dataclasses import replace
+
+    from e3dlib.cli import main
+
+    custom = tmp_path / "custom.json"
+    custom.write_text(replace(PRESETS["e3d-s"], se_ratio=0.25, act="swish").to_json())
+    for argv, message in (([str(custom), "--format", "tinynas"], "cannot hold its se_ratio 0.25, act swish"),
+                          (["e3d-s", "--format", "json", "--out", str(tmp_path / "a.txt")], "end in .json"),
+                          (["e3d-s", "--format", "tinynas", "--out", str(tmp_path / "a.json")], "end in .json"),
+                          (["nope"], "nope")):
+        assert main(["export-arch", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("a.*"))
+    assert main(["export-arch", "e3d-s"]) == 0  # no --out: the JSON spec on stdout
+    (tmp_path / "s.json").write_text(capsys.readouterr().out)
+    assert load_arch(tmp_path / "s.json") == PRESETS["e3d-s"]

@@ -96,7 +96,8 @@ def test_metrics():
 
 
 def test_torchrun_two_cpu_processes_keep_replicas_identical(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1"}
+    here = Path(__file__).parent  # the helpers, and this checkout's e3dlib whatever the installed one
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), str(here.parent)]), "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
                         "29517", str(Path(__file__).parent / "ddp_worker.py"), str(tmp_path)],
                        capture_output=True, text=True, env=env, timeout=300)
@@ -109,18 +110,42 @@ def test_torchrun_two_cpu_processes_keep_replicas_identical(tmp_path):
     assert any(not torch.equal(a[k], b[k]) for k in a if "running_mean" in k)  # the ranks saw different clips
     hist = json.loads((tmp_path / "metrics.json").read_text()) if (tmp_path / "metrics.json").exists() else []
     assert not hist  # stopped by max_steps inside epoch 1
+    s0, s1 = torch.load(tmp_path / "scores0.pt"), torch.load(tmp_path / "scores1.pt")  # 11 clips, 2 shards
+    assert s0["index"].tolist() == list(range(11)) and all(torch.equal(s0[k], s1[k]) for k in s0)
+    assert s0["labels"].tolist() == (torch.arange(11) % 3).tolist() and s0["scores"].shape == (11, 3)
 
 
-def test_evaluation_refuses_unlabelled_splits():
-    from e3dlib.evaluate import evaluate_model
+def test_unlabelled_splits_give_scores_and_predictions_not_accuracies(tmp_path):
+    from e3dlib.evaluate import evaluate_model, prediction_rows, score_videos, write_predictions
     from e3dlib.model import build_model
 
     class Unlabelled(Bright):
         def __getitem__(self, i):
-            return super().__getitem__(i)[0], -1
+            return None if i == 2 else (super().__getitem__(i)[0], -1)  # video 2 unreadable (dropped)
 
+    torch.manual_seed(0)
+    net = build_model(TINY, num_classes=3)
     with pytest.raises(ValueError, match="no labels"):
-        evaluate_model(build_model(TINY, num_classes=3), Unlabelled(4), batch_size=2)
+        evaluate_model(net, Unlabelled(5), batch_size=2)
+    s = score_videos(net, Unlabelled(5), batch_size=2)
+    assert not s.labelled and s.index.tolist() == [0, 1, 3, 4] and s.scores.shape == (4, 3)
+    assert np.allclose(s.scores.sum(1), 1.0, atol=1e-5)
+    rows = prediction_rows(s, [f"v{i}" for i in range(5)], ["a", "b", "c"], top=2)
+    assert [r["video"] for r in rows] == ["v0", "v1", "v3", "v4"] and all(r["truth"] is None for r in rows)
+    for r, p in zip(rows, s.scores, strict=True):
+        assert [t["class"] for t in r["top"]] == np.argsort(-p, kind="stable")[:2].tolist()
+        assert r["top"][0]["probability"] == pytest.approx(p.max()) and r["top"][0]["label"] == "abc"[p.argmax()]
+    write_predictions(tmp_path / "p.json", rows)
+    assert json.loads((tmp_path / "p.json").read_text()) == rows
+    write_predictions(tmp_path / "p.csv", rows)
+    lines = (tmp_path / "p.csv").read_text().splitlines()
+    assert lines[0] == "video,truth,label_1,probability_1,label_2,probability_2" and len(lines) == 5
+    assert lines[1].split(",")[:3] == ["v0", "", rows[0]["top"][0]["label"]]
+    labelled = score_videos(net, Bright(6), batch_size=4)  # and labelled splits: the same rows with the truth
+    truths = [r["truth"] for r in prediction_rows(labelled, list("uvwxyz"), "abc")]
+    assert labelled.labelled and truths == list("abcabc")
+    assert evaluate_model(net, Bright(6), batch_size=4)["top1"] == pytest.approx(
+        float((labelled.scores.argmax(1) == labelled.labels).mean()))
 
 
 def test_collapse_check_names_the_plateau_and_constant_logits():
@@ -157,8 +182,8 @@ class _Evil:
 
 
 def test_checkpoints_are_weights_only_and_crafted_ones_cannot_run_code(tmp_path):
+    from e3dlib.checkpoint import load_checkpoint
     from e3dlib.model import load_weights
-    from e3dlib.train import load_checkpoint
 
     train(CFG, TINY, Bright(), None, tmp_path / "run", num_classes=3, progress=False)
     for name in ("last.pt", "best.pt", "best_weights.pt"):
@@ -205,7 +230,8 @@ def test_train_config_refuses_values_that_would_silently_do_nothing():
     from dataclasses import replace
 
     for bad in (dict(epochs=0), dict(batch_size=0), dict(lr=float("inf")), dict(epochs=1.5), dict(momentum=True),
-                dict(label_smoothing=1.0), dict(se=2.0), dict(act="gelu")):
+                dict(label_smoothing=1.0), dict(se=2.0), dict(se=-1.0), dict(se=True), dict(se="0.1"),
+                dict(act="gelu"), dict(act="")):
         with pytest.raises(TrainError, match="^--"):
             replace(CFG, **bad)
     assert replace(CFG, max_steps=0, grad_clip=0.0, warmup_epochs=0.0).epochs == CFG.epochs
@@ -227,3 +253,46 @@ def test_a_signal_during_validation_stops_with_a_resumable_checkpoint(tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())[-1]["epoch"] == 1
     done = train(CFG, TINY, Bright(), Bright(24), tmp_path, num_classes=3, progress=False, resume=True)
     assert "interrupted" not in done and done["epoch"] == CFG.epochs
+
+
+def test_old_spellings_of_the_architectures_act_and_se_are_read_as_none():
+    from dataclasses import asdict
+
+    old = {**asdict(CFG), "act": "", "se": -1.0}
+    assert TrainConfig.filled(old) == asdict(CFG) and TrainConfig.from_dict(old) == CFG
+    assert (CFG.act, CFG.se) == (None, None)
+    kept = {**asdict(CFG), "act": "relu", "se": 0.0}  # explicit values are not legacy ones
+    assert (TrainConfig.from_dict(kept).act, TrainConfig.from_dict(kept).se) == ("relu", 0.0)
+    partial = {k: v for k, v in old.items() if k not in ("eval_views", "max_steps")}  # options added since
+    assert TrainConfig.from_dict(partial) == CFG
+
+
+def test_a_checkpoint_written_with_the_old_spellings_resumes_exactly(tmp_path):
+    """Checkpoints of e3dlib before None stored act "" and se -1.0, and the loop's sums as a 3- or 5-list."""
+    ref = tmp_path / "ref"
+    train(CFG, TINY, Bright(), Bright(24), ref, num_classes=3, progress=False)
+    cut = tmp_path / "cut"
+    train(CFG, TINY, Bright(), Bright(24), cut, num_classes=3, progress=False, stop_after_steps=3)
+    ck = torch.load(cut / "last.pt", weights_only=True)
+    assert len(ck["state"]["partial"]) == 5 and ck["config"]["act"] is None
+    ck["config"].update(act="", se=-1.0)
+    torch.save(ck, cut / "last.pt")
+    run = json.loads((cut / "run.json").read_text())
+    (cut / "run.json").write_text(json.dumps({**run, "config": {**run["config"], "act": "", "se": -1.0}}))
+    train(CFG, TINY, Bright(), Bright(24), cut, num_classes=3, progress=False, resume=True)
+    a = json.loads((ref / "metrics.json").read_text())
+    b = json.loads((cut / "metrics.json").read_text())
+    assert strip_time(a) == strip_time(b)
+
+
+def test_loop_state_round_trips_and_reads_old_checkpoints():
+    from e3dlib.checkpoint import EpochSums, LoopState
+
+    s = LoopState(epoch=1, step=7, batch_in_epoch=1, best_top1=0.5, history=[{"epoch": 1}], curve=[[5, 1.0]],
+                  window_loss=2.0, window_steps=2, sums=EpochSums(1.0, 2.0, 3.0, 4.0, 5.0))
+    assert LoopState.from_dict(s.to_dict()) == s
+    assert s.to_dict()["partial"] == [1.0, 2.0, 3.0, 4.0, 5.0] and s.to_dict()["window"] == [2.0, 2]
+    old = {"epoch": 0, "step": 3, "batch_in_epoch": 3, "best_top1": -1.0, "history": [], "partial": [6.0, 1.0, 8.0]}
+    back = LoopState.from_dict(old)
+    assert back.sums == EpochSums(6.0, 1.0, 8.0, 0.0, 0.0) and back.curve == [] and back.window_steps == 0
+    assert "partial" not in LoopState().to_dict()

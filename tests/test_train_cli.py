@@ -13,6 +13,44 @@ def data_root(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def trained(data_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("trained") / "run"
+    assert main(["train", "--arch", "e3d-initial", "--data", "something-like", "--data-root", str(data_root),
+                 "--frames", "4", "--size", "32", "--epochs", "1", "--batch-size", "8", "--workers", "0",
+                 "--out", str(out), "--no-progress", "--json"]) == 0
+    return out / "best.pt"
+
+
+def test_evaluate_writes_per_video_predictions_of_unlabelled_and_labelled_splits(data_root, trained, tmp_path,
+                                                                                 capsys):
+    import csv
+
+    from e3dlib.data import load_annotations
+
+    capsys.readouterr()
+    common = ["evaluate", "--checkpoint", str(trained), "--data-root", str(data_root), "--views", "1x1",
+              "--workers", "0", "--no-progress"]
+    assert main([*common, "--split", "test"]) == 2  # no labels and nowhere to write predictions
+    err = capsys.readouterr().err
+    assert "--split test has no labels" in err and "--predictions" in err and len(err.strip().splitlines()) == 1
+    assert main([*common, "--split", "test", "--predictions", str(tmp_path / "p.txt")]) == 2
+    assert "ending in .csv or .json" in capsys.readouterr().err
+    test_ids = [r.id for r in load_annotations("something-like", "test", data_root).records]
+    assert main([*common, "--split", "test", "--predictions", str(tmp_path / "test.csv")]) == 0
+    assert "no labels (no accuracy)" in capsys.readouterr().out
+    rows = list(csv.DictReader((tmp_path / "test.csv").open()))
+    assert [r["video"] for r in rows] == test_ids and all(r["truth"] == "" for r in rows)
+    probs = [[float(r[f"probability_{i}"]) for i in range(1, 6)] for r in rows]
+    assert all(p == sorted(p, reverse=True) and 0 < sum(p) <= 1 + 1e-6 for p in probs)
+    assert main([*common, "--split", "val", "--json", "--predictions", str(tmp_path / "val.json")]) == 0
+    res = json.loads(capsys.readouterr().out)
+    pred = json.loads((tmp_path / "val.json").read_text())
+    assert res["labelled"] and res["clips"] == len(pred) and all(r["truth"] is not None for r in pred)
+    assert res["top1"] == pytest.approx(sum(r["top"][0]["label"] == r["truth"] for r in pred) / len(pred))
+    assert res["top5"] == pytest.approx(sum(r["truth"] in [t["label"] for t in r["top"]] for r in pred) / len(pred))
+
+
 def test_train_then_evaluate_from_the_command_line(data_root, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "--arch", "e3d-initial", "--data", "something-like", "--data-root", str(data_root),
@@ -102,3 +140,11 @@ def test_train_prints_a_line_per_epoch_and_a_summary(data_root, tmp_path, capsys
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[:2] for line in lines[:2]] == [["epoch", "1/2"], ["epoch", "2/2"]]
     assert "val top-1" in lines[0] and lines[-1].startswith(f"{out}: 2 epochs; best val top-1")
+
+
+def test_train_help_names_the_architectures_defaults(capsys):
+    from e3dlib.cli import build_parser
+
+    text = " ".join(build_parser()._subparsers._group_actions[0].choices["train"].format_help().split())
+    assert "(default )" not in text and "(default -1.0)" not in text and "(default None)" not in text
+    assert text.count("(default the architecture's)") == 2 and "--act {relu,swish}" in text

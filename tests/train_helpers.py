@@ -25,5 +25,5 @@ class Bright(Dataset):
     def __getitem__(self, i: int):
         if i == self.nan_at:
             return torch.full((3, 4, 16, 16), float("nan")), int(self.y[i])
-        noise = 0.1 * torch.randn(3, 4, 16, 16)  # seeded per sample by e3dlib.train.Seeded
+        noise = 0.1 * torch.randn(3, 4, 16, 16)  # seeded per sample by e3dlib.sampler.Seeded
         return self.x[i] + self.y[i].float() + noise, int(self.y[i])

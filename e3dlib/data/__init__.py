@@ -7,9 +7,9 @@ and folder-per-class datasets.
     generate    write the synthetic benchmarks in the SSv2 / K400 layouts
     transforms  temporal sampling, augmentation, K-Center / K-LeftCenterRight views
     datasets    torch Datasets and loaders (skip-and-count of bad videos)
-    check       `data inspect` reports;  cli: `python -m e3dlib data generate|inspect`
+    check       `data inspect` reports (the command itself: e3dlib/cli/data.py)
 
-Only `layouts` is imported here (no torch, no PyAV), so `e3dlib.cli` stays fast; import the others directly.
+Only `layouts` is imported here (no torch, no PyAV), so the command line stays fast; import the others directly.
 """
 
 from .layouts import Annotations, DataError, Source, VideoRecord, load_annotations, parse_source

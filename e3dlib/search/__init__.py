@@ -4,8 +4,9 @@
 * `evaluator` -- cost and score of candidates: cached calls to the block-level formulas of `e3dlib.cost` and
   `e3dlib.scores`;
 * `population`, `evolution` -- the population and Algorithm 1's loop (`search`);
-* `store` -- checkpoints (resume exactly) and the output files;
-* `cli` -- `python -m e3dlib search`.
+* `store` -- checkpoints (resume exactly) and the output files.
+
+Its command line is `e3dlib.cli.search` (`python -m e3dlib search`).
 """
 
 from .evaluator import Evaluator, Part

@@ -1,4 +1,5 @@
-"""`python -m e3dlib train` and `python -m e3dlib evaluate`: the command-line face of e3dlib.train/evaluate."""
+"""`python -m e3dlib train` and `python -m e3dlib evaluate`: the command-line faces of e3dlib.train and
+e3dlib.evaluate (torch is imported by the commands, not by the parser)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .archfile import load_arch
-from .recipe import RECIPES, TrainConfig, TrainError, check_device, with_recipe
+from ..archfile import load_arch
+from ..recipe import RECIPES, TrainConfig, TrainError, check_device, with_recipe
 
 
 def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: str | None = None):
-    from .data.datasets import build_dataset
-    from .data.layouts import DataError, available_splits, parse_source
-    from .data.transforms import ClipConfig, Views
+    from ..data.datasets import build_dataset
+    from ..data.layouts import DataError, available_splits, parse_source
+    from ..data.transforms import ClipConfig, Views
 
     clip = ClipConfig(frames=cfg.frames, crop=cfg.size)
     train_set = build_dataset(cfg.data, "train", clip, seed=cfg.seed, root=data_root, cache_dir=cache_dir)
@@ -31,7 +32,8 @@ def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: st
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import check_out, train
+    from ..checkpoint import check_out
+    from ..train import train
 
     cfg = TrainConfig()
     if args.recipe:
@@ -71,37 +73,57 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0 if why in (None, "--max-steps") else {"SIGTERM": 143}.get(why, 130)
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .data.datasets import build_dataset
-    from .data.transforms import ClipConfig, Views
-    from .evaluate import evaluate_model
-    from .train import load_checkpoint
+def _evaluation_set(args: argparse.Namespace):
+    """The checkpoint's network and the split to test it on (checked before any video is read)."""
+    from ..checkpoint import load_checkpoint
+    from ..data.datasets import build_dataset
+    from ..data.transforms import ClipConfig, Views
 
-    ckpt = Path(args.checkpoint)
     if args.batch_size < 1 or args.workers < 0:
         bad = f"--batch-size {args.batch_size}: must be >= 1" if args.batch_size < 1 else \
             f"--workers {args.workers}: must be >= 0"
         raise TrainError(bad)
+    if args.predictions and Path(args.predictions).suffix.lower() not in (".csv", ".json"):
+        raise TrainError(f"--predictions {args.predictions}: give a file ending in .csv or .json")
     check_device(TrainConfig(device=args.device).device)  # the same checks of --device as training
     views = Views.parse(args.views)
+    ckpt = Path(args.checkpoint)
     model, cfg = load_checkpoint(ckpt, args.device, trust=args.trust_checkpoint)
-    if not (args.data or cfg["data"]):
+    source = args.data or cfg["data"]
+    if not source:
         raise TrainError(f"{ckpt} holds weights only (no training configuration): give --data")
-    ds = build_dataset(args.data or cfg["data"], args.split, ClipConfig(frames=cfg["frames"], crop=cfg["size"]),
-                       train=False, views=views, root=args.data_root)
+    ds = build_dataset(source, args.split, ClipConfig(frames=cfg["frames"], crop=cfg["size"]), train=False,
+                       views=views, root=args.data_root)
     if ds.num_classes != model.head.classifier.out_features:
-        raise TrainError(f"{ckpt}: trained for {model.head.classifier.out_features} classes, but {args.data} has "
+        raise TrainError(f"{ckpt}: trained for {model.head.classifier.out_features} classes, but {source} has "
                          f"{ds.num_classes}")
-    res = evaluate_model(model, ds, args.device, batch_size=args.batch_size, workers=args.workers,
-                         progress=not args.no_progress and sys.stderr.isatty())
-    out = {"top1": res["top1"], "top5": res["top5"], "clips": res["clips"], "views": views.name,
-           "skipped": ds.num_skipped, "confusion": res["confusion"],
-           "per_class": [None if v != v else v for v in res["per_class"]]}  # NaN (no clips) -> null in JSON
+    return model, ds, views
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..evaluate import prediction_rows, score_videos, summarize, write_predictions
+
+    model, ds, views = _evaluation_set(args)
+    s = score_videos(model, ds, args.device, batch_size=args.batch_size, workers=args.workers,
+                     progress=not args.no_progress and sys.stderr.isatty())
+    if not s.labelled and not args.predictions:
+        raise TrainError(f"--split {args.split} has no labels (like Something-Something's test split), so there is "
+                         "no accuracy to report; add --predictions FILE.csv or FILE.json for each video's top-5")
+    if args.predictions:
+        write_predictions(args.predictions, prediction_rows(s, [r.id for r in ds.ann.records], ds.classes))
+    out: dict[str, Any] = {"clips": len(s.labels), "views": views.name, "skipped": ds.num_skipped,
+                           "labelled": s.labelled, "predictions": args.predictions}
+    if s.labelled:
+        res = summarize(s.scores, s.labels, ds.num_classes)
+        out = {"top1": res["top1"], "top5": res["top5"], **out, "confusion": res["confusion"],
+               "per_class": [None if v != v else v for v in res["per_class"]]}  # NaN (no clips) -> null in JSON
     if args.json:
         print(json.dumps(out))
-    else:
-        print(f"{ckpt}: top-1 {res['top1']:.4f}  top-5 {res['top5']:.4f}  on {res['clips']} clips, "
-              f"{views.name} views ({len(views)} per clip), {ds.num_skipped} skipped")
+        return 0
+    done = f"on {out['clips']} clips, {views.name} views ({len(views)} per clip), {ds.num_skipped} skipped"
+    what = f"top-1 {out['top1']:.4f}  top-5 {out['top5']:.4f}" if s.labelled else "no labels (no accuracy)"
+    print(f"{args.checkpoint}: {what}  {done}" + (f"; per-video top-5 in {args.predictions}" if args.predictions
+                                                   else ""))
     return 0
 
 
@@ -127,6 +149,7 @@ def _bool(text: str) -> bool:
 
 
 def add_train_parsers(sub: Any) -> None:
+    """Add `train` and `evaluate` to the subparsers `sub` of the e3dlib command line."""
     t = sub.add_parser("train", help="train an architecture on a dataset (torchrun-aware)")
     t.add_argument("--arch", help="preset name, JSON spec or TinyNAS file (default e3d-s)")
     t.add_argument("--data", help="something-like | motion | kinetics-like (generated, under --data-root) | "
@@ -147,12 +170,14 @@ def add_train_parsers(sub: Any) -> None:
         if f.name in ("arch", "data"):
             continue
         flag = "--" + f.name.replace("_", "-")
-        default = {"act": "the architecture's", "se": "the architecture's"}.get(f.name, defaults[f.name])
+        default = "the architecture's" if defaults[f.name] is None else defaults[f.name]
         text = f"{OPTION_HELP.get(f.name, '')} (default {default})".strip()
         if isinstance(defaults[f.name], bool):
             t.add_argument(flag, type=_bool, metavar="BOOL", help=text)
-        else:
-            t.add_argument(flag, type=type(defaults[f.name]), help=text)
+        elif f.name == "act":
+            t.add_argument(flag, choices=("relu", "swish"), help=text)
+        else:  # None defaults (se) are numbers that leave the architecture's value when not given
+            t.add_argument(flag, type=float if defaults[f.name] is None else type(defaults[f.name]), help=text)
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="multi-view evaluation of a checkpoint")
@@ -160,7 +185,10 @@ def add_train_parsers(sub: Any) -> None:
                    help="best.pt / last.pt of a training run, or a weights file (best_weights.pt, convert's output)")
     e.add_argument("--data", help="data source (default: the one the checkpoint was trained on)")
     e.add_argument("--data-root", help="root of named data sources (default: $E3D_DATA_ROOT or data/generated)")
-    e.add_argument("--split", default="val", help="train, val or test (default val)")
+    e.add_argument("--split", default="val", help="train, val or test (default val); a split without labels "
+                   "(Sth-Sth's test split, the synthetic benchmarks') needs --predictions")
+    e.add_argument("--predictions", metavar="FILE", help="write each video's id, true class (if labelled) and top-5 "
+                   "classes with their probabilities to FILE.csv or FILE.json")
     e.add_argument("--views", default="10x1",
                    help="KxC: K clips x C crops (1 = Center, 3 = LeftCenterRight) (default 10x1)")
     e.add_argument("--batch-size", type=int, default=4, help="videos per batch (default 4)")

@@ -10,10 +10,9 @@ from typing import Any
 
 from ..cost import CONVENTIONS
 from ..scores import PROXIES, SCORES, VARIANTS
+from ..search import SearchConfig, SearchError, search
+from ..search.store import written
 from ..spec import ArchSpec
-from .evolution import search
-from .space import SearchConfig, SearchError
-from .store import written
 
 # --- command line ---------------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@
     data inspect ssv1:ROOT|ssv2:ROOT|k400:ROOT|folder:ROOT|something-like|kinetics-like [--json]
                  [--split S ...] [--limit N] [--workers W]
 
-Heavy modules (PyAV, torch) are imported by the commands, not by `e3dlib.cli`.
+Heavy modules (PyAV, torch) are imported by the commands, not by the parser.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from .layouts import NAMES, DataError, data_root
+from ..data.layouts import NAMES, data_root
 
 
 def _at_least(lo: int):
@@ -37,7 +37,7 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .generate import generate, make_config
+    from ..data.generate import generate, make_config
 
     cfg = make_config(args.kind, dict(args.set))
     out = args.out or str(data_root() / args.kind)
@@ -49,7 +49,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .check import format_report, inspect_source
+    from ..data.check import format_report, inspect_source
 
     report = inspect_source(args.source, args.split, args.limit, args.workers,
                             progress=not args.json and sys.stderr.isatty())
@@ -84,5 +84,3 @@ def add_data_parser(sub) -> None:
     i.add_argument("--workers", type=_at_least(1), default=2, help="decoding processes (default 2)")
     i.set_defaults(func=cmd_inspect)
 
-
-__all__ = ["DataError", "add_data_parser", "cmd_generate", "cmd_inspect"]

@@ -1,4 +1,5 @@
-"""`python -m e3dlib predict | export | latency`: the command-line faces of e3dlib.deploy."""
+"""`python -m e3dlib convert | predict | export | latency`: the command-line faces of e3dlib.interop and
+e3dlib.deploy (torch is imported by the commands, not by the parser)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,36 @@ import os
 import sys
 from pathlib import Path
 
-from .recipe import TrainError
+from ..presets import PRESETS
+from ..recipe import TrainError
 
 
 def _model(args: argparse.Namespace):
-    from .train import load_checkpoint
+    from ..checkpoint import load_checkpoint
 
     return load_checkpoint(Path(args.checkpoint), trust=args.trust_checkpoint)
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    from ..interop import convert_checkpoint
+
+    notes = convert_checkpoint(args.checkpoint, args.source, PRESETS[args.arch], args.out,
+                               trust=args.trust_checkpoint)
+    if args.json:
+        print(json.dumps({"out": args.out, "arch": args.arch, "from": args.source, "notes": notes}))
+    else:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+        spec = PRESETS[args.arch]
+        print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')} ({args.arch}, input {spec.frames}x"
+              f"{spec.size}x{spec.size}, from {args.source}); "
+              f"use it with `e3dlib evaluate --checkpoint {args.out} --data ...` or e3dlib.model.load_weights")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .data.transforms import ClipConfig, Views
-    from .deploy import predict, read_labels
+    from ..data.transforms import ClipConfig, Views
+    from ..deploy import predict, read_labels
 
     views = Views.parse(args.views)
     if args.top < 1:
@@ -42,7 +61,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     import torch
 
-    from .deploy import export_onnx, export_torchscript
+    from ..deploy import export_onnx, export_torchscript
 
     for name in ("batch", "frames", "size"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -64,8 +83,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_latency(args: argparse.Namespace) -> int:
-    from .archfile import load_arch
-    from .deploy import latency_table
+    from ..archfile import load_arch
+    from ..deploy import latency_table
 
     if not all(t == "all" or t.isdigit() for t in args.threads):
         raise TrainError(f"--threads {' '.join(args.threads)}: give numbers >= 1 or 'all'")
@@ -89,8 +108,21 @@ def cmd_latency(args: argparse.Namespace) -> int:
 
 
 def add_deploy_parsers(sub) -> None:
+    """Add `convert`, `predict`, `export` and `latency` to the subparsers `sub` of the e3dlib command line."""
     trust = dict(action="store_true", help="read the checkpoint with full unpickling (can run code: only for files "
                                            "you trust; default: weights-only)")
+    c = sub.add_parser("convert", help="an X3D checkpoint of pytorchvideo or PySlowFast as an e3dlib weights file")
+    c.add_argument("checkpoint", metavar="IN", help="the .pyth/.pt file (state dict under 'model_state', or bare)")
+    c.add_argument("--from", dest="source", required=True, choices=("pytorchvideo", "slowfast"),
+                   help="the project that wrote IN")
+    c.add_argument("--arch", required=True, choices=[n for n in PRESETS if n.startswith("x3d")],
+                   help="the X3D it holds (XS, S and M share every weight shape: the name only sets the input "
+                        "frames and crop written beside the weights, so give the right one)")
+    c.add_argument("--out", required=True, help="the weights file to write (its architecture as .json beside it)")
+    c.add_argument("--trust-checkpoint", action="store_true",
+                   help="read IN with full unpickling (can run code: only for files you trust; default: weights-only)")
+    c.add_argument("--json", action="store_true", help="print one JSON summary object")
+    c.set_defaults(func=cmd_convert)
     p = sub.add_parser("predict", help="top-k classes of videos with a trained network")
     p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files or frame folders")
     p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of a run, or a weights file (+ .json)")
