@@ -55,7 +55,9 @@ def correlations(x: Sequence[float], y: Sequence[float], *, n_boot: int = 1000, 
 def paired_difference(df: pd.DataFrame, target: str, a: str, b: str, *, method: str = "kendall",
                       n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, float]:
     """corr(a, target) - corr(b, target) with a percentile-bootstrap interval from the *same* resampled models
-    for both scores (overlapping marginal intervals do not show that two scores rank equally well)."""
+    for both scores (overlapping marginal intervals do not show that two scores rank equally well), and `p`, the
+    two-sided bootstrap p-value of a zero difference (twice the smaller share of resampled differences on either
+    side of 0, at least 1 / resamples)."""
     x, y, t = (df[c].to_numpy(float) for c in (a, b, target))
     keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(t)
     x, y, t = x[keep], y[keep], t[keep]
@@ -66,8 +68,9 @@ def paired_difference(df: pd.DataFrame, target: str, a: str, b: str, *, method: 
                       for i in np.random.default_rng(seed).integers(0, n, size=(n_boot, n))])
     diffs = diffs[np.isfinite(diffs)]
     lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2]) if len(diffs) else (np.nan, np.nan)
+    p = min(1.0, 2 * min((diffs <= 0).mean(), (diffs >= 0).mean())) if len(diffs) else np.nan
     return {"a": a, "b": b, "method": method, "n": n, "difference": _corr(method, x, t) - _corr(method, y, t),
-            "lo": float(lo), "hi": float(hi), "boot_used": len(diffs)}
+            "lo": float(lo), "hi": float(hi), "p": max(float(p), 1 / max(len(diffs), 1)), "boot_used": len(diffs)}
 
 
 def correlation_table(df: pd.DataFrame, target: str, scores: Sequence[str], *, n_boot: int = 1000,

@@ -19,11 +19,14 @@ Each takes a module and an input shape, is seeded, and is also available by name
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -159,3 +162,40 @@ def timed_proxy_score(name: str, spec: ArchSpec, **kwargs) -> tuple[float, float
     value = proxy_score(name, spec, **kwargs)
     return value, time.perf_counter() - t
 
+
+
+def _analytic_seconds(fn: Callable[[ArchSpec], float], spec: ArchSpec, repeat: int = 200) -> float:
+    t = time.perf_counter()
+    for _ in range(repeat):
+        fn(spec)
+    return (time.perf_counter() - t) / repeat
+
+
+def score_architectures(specs: list[ArchSpec], cache_root: str | Path, *, seed: int = 0) -> pd.DataFrame:
+    """Every proxy of PROXY_NAMES and the time each takes, plus the time of the analytic scores, for each spec
+    (notebook 04): one row per spec with `model`, the scores, `seconds[<score>]`, and `error[<proxy>]` where a
+    proxy is undefined (e.g. a singular NASWOT kernel: NaN, said out loud, not dropped). Rows are cached as
+    `cache_root/<spec name>/scores.json` and re-used while the spec is unchanged."""
+    from .scores import homo_entr, st_entr
+
+    analytic = {"st_entr": st_entr, "homo_entr": homo_entr, "st_entr_tinynas": lambda s: st_entr(s, "tinynas")}
+    rows = []
+    for spec in specs:
+        path = Path(cache_root) / spec.name / "scores.json"
+        cached = json.loads(path.read_text()) if path.is_file() else None
+        if cached is None or cached["spec"] != json.loads(spec.to_json()):
+            cached = {"model": spec.name, "spec": spec.to_dict()}
+            for name in PROXY_NAMES:
+                try:
+                    cached[name], cached[f"seconds[{name}]"] = timed_proxy_score(name, spec, seed=seed)
+                except ValueError as e:
+                    cached[name], cached[f"seconds[{name}]"], cached[f"error[{name}]"] = math.nan, math.nan, str(e)
+            for name, fn in analytic.items():
+                try:
+                    cached[f"seconds[{name}]"] = _analytic_seconds(fn, spec)
+                except ValueError:  # D infinite for this spec (describe() shows NaN)
+                    cached[f"seconds[{name}]"] = math.nan
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(cached, indent=1))
+        rows.append(cached)
+    return pd.DataFrame(rows).drop(columns="spec")

@@ -57,5 +57,8 @@ def test_paired_difference_uses_the_same_resamples():
     tau = correlations(df["good"], df["acc"])["kendall"] - correlations(df["noisy"], df["acc"])["kendall"]
     assert d["difference"] == pytest.approx(tau) and d["n"] == 40 and d["boot_used"] == 500
     assert 0 < d["lo"] < d["difference"] < d["hi"]  # the good score ranks reliably better
+    assert d["p"] == pytest.approx(1 / 500)  # no resample on the other side of 0: the smallest p resolvable
+    tie = paired_difference(df.assign(noisy2=df["noisy"] + rng.normal(0, 1, 40)), "acc", "noisy", "noisy2", n_boot=500)
+    assert tie["p"] > 0.05  # two nearly identical scores: no difference called
     same = paired_difference(df, "acc", "good", "good", n_boot=100)
     assert same["difference"] == same["lo"] == same["hi"] == 0.0  # identical scores: no spread at all

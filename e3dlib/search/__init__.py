@@ -10,7 +10,7 @@ Its command line is `e3dlib.cli.search` (`python -m e3dlib search`).
 """
 
 from .evaluator import Evaluator, Part
-from .evolution import SearchResult, search
+from .evolution import search
 from .population import Population
 from .space import (
     Block,
@@ -26,7 +26,7 @@ from .space import (
     snap_ratio,
     to_spec,
 )
-from .store import CHECKPOINT, OUTPUTS, config_dict, write_outputs
+from .store import CHECKPOINT, OUTPUTS, SearchResult, config_dict, write_outputs
 
 __all__ = ["CHECKPOINT", "OUTPUTS", "Block", "Cand", "Evaluator", "Part", "Population", "SearchConfig",
            "SearchError", "SearchResult", "channels", "config_dict", "from_spec", "initial_spec", "mutate",

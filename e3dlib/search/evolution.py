@@ -10,39 +10,16 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
-from ..cost import macs, params, tinynas_flops
-from ..spec import ArchSpec, num_layers
 from .evaluator import Evaluator
 from .population import Population
-from .space import Cand, SearchConfig, SearchError, from_spec, initial_spec, mutate, to_spec
-from .store import load_checkpoint, save_checkpoint, write_outputs
+from .space import SearchConfig, SearchError, from_spec, initial_spec, mutate, to_spec
+from .store import SearchResult, load_checkpoint, save_checkpoint, write_outputs
 
 # --- the search ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class SearchResult:
-    """The best network and how the search got there. `trace` rows: (iteration, best, median, population)."""
-
-    config: SearchConfig
-    best: ArchSpec
-    best_score: float
-    iterations: int
-    seconds: float
-    trace: list[tuple[int, float, float, int]]
-    population: list[tuple[Cand, float, int]] = field(repr=False)
-    resumed_from: int | None = None
-
-    def summary(self) -> dict[str, Any]:
-        return {"best_score": self.best_score, "flops_macs": macs(self.best),
-                "flops_tinynas": tinynas_flops(self.best), "params": params(self.best),
-                "layers": num_layers(self.best), "iterations": self.iterations, "seconds": self.seconds}
 
 
 def search(cfg: SearchConfig, out_dir: str | Path | None = None, *, resume: bool = False,

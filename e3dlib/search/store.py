@@ -1,5 +1,5 @@
-"""A search's files: the resumable checkpoint (atomic writes), and the outputs best.json, best.txt, trace.csv,
-run.json."""
+"""A search's result and its files: the resumable checkpoint (atomic writes), and the outputs best.json, best.txt,
+trace.csv, run.json."""
 
 from __future__ import annotations
 
@@ -9,19 +9,37 @@ import os
 import platform
 import random
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..archfile import format_structure
+from ..cost import macs, params, tinynas_flops
+from ..spec import ArchSpec, num_layers
 from .population import Population
 from .space import Cand, SearchConfig, SearchError, initial_spec
 
-if TYPE_CHECKING:
-    from .evolution import SearchResult
-
 CHECKPOINT = "checkpoint.json"
 OUTPUTS = ("best.json", "best.txt", "trace.csv", "run.json")
+
+@dataclass
+class SearchResult:
+    """The best network and how the search got there. `trace` rows: (iteration, best, median, population)."""
+
+    config: SearchConfig
+    best: ArchSpec
+    best_score: float
+    iterations: int
+    seconds: float
+    trace: list[tuple[int, float, float, int]]
+    population: list[tuple[Cand, float, int]] = field(repr=False)
+    resumed_from: int | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {"best_score": self.best_score, "flops_macs": macs(self.best),
+                "flops_tinynas": tinynas_flops(self.best), "params": params(self.best),
+                "layers": num_layers(self.best), "iterations": self.iterations, "seconds": self.seconds}
+
 
 def config_dict(cfg: SearchConfig) -> dict[str, Any]:
     """The config as JSON data (a callable score by its qualified name), with a hash of the initial structure's
