@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .spec import ArchSpec, ConvLayer, Geometry, conv_layers, head_layers, stage_geometry, stage_layers, stem_layers
+from .layers import ConvLayer, Geometry, conv_layers, head_layers, stage_geometry, stage_layers, stem_layers
+from .spec import ArchSpec
 
 CONVENTIONS = ("macs", "tinynas")
 

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .spec import PLAIN_ROLES, ArchSpec, ConvLayer, conv_layers, expand_layers
+from .layers import PLAIN_ROLES, ConvLayer, conv_layers, expand_layers
+from .spec import ArchSpec
 
 
 def plain_layers(spec: ArchSpec) -> list[ConvLayer]:

@@ -1,6 +1,6 @@
 """Build a trainable `torch.nn.Module` from an `ArchSpec` (X3D-style blocks with BN, SE, residuals).
 
-The module's conv/linear layers are exactly `e3dlib.spec.conv_layers(spec)`, so `e3dlib.cost` predicts its
+The module's conv/linear layers are exactly `e3dlib.layers.conv_layers(spec)`, so `e3dlib.cost` predicts its
 FLOPs and parameter count (tests/test_model.py checks this with `torch.utils.flop_counter`).
 """
 

@@ -28,7 +28,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from .spec import PLAIN_ROLES, ArchSpec, Geometry, SpecError, conv_layers, expand_layers, stage_geometry
+from .layers import PLAIN_ROLES, Geometry, conv_layers, expand_layers, stage_geometry
+from .spec import ArchSpec, SpecError
 
 VARIANTS = ("paper", "tinynas")
 SCORES = ("st_entr", "homo_entr")  # the analytic scores, by name (the search's `score=`)

@@ -5,7 +5,8 @@ import pytest
 
 from e3dlib import PRESETS, homo_entr, macs, params
 from e3dlib.families import kernel_selection_family, random_architecture, sample_architectures, split_stage
-from e3dlib.spec import PLAIN_ROLES, SpecError, conv_layers, expand_layers
+from e3dlib.layers import PLAIN_ROLES, conv_layers, expand_layers
+from e3dlib.spec import SpecError
 
 
 def test_split_stage_is_the_same_network():

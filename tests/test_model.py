@@ -2,8 +2,8 @@ import torch
 from torch import nn
 
 from e3dlib import PRESETS
+from e3dlib.layers import final_size
 from e3dlib.model import Block, SqueezeExcite, build_model
-from e3dlib.spec import final_size
 
 
 def test_forward_shape_and_feature_map_size():

@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from strategies import arch_specs
 
 from e3dlib import PRESETS, ArchSpec, SpecError, StageSpec, num_layers
-from e3dlib.spec import conv_layers, conv_out, expand_layers, final_size, round_width, se_channels
+from e3dlib.layers import conv_layers, expand_layers, final_size
+from e3dlib.spec import conv_out, round_width, se_channels
 
 BASE = PRESETS["e3d-initial"]
 
@@ -81,7 +82,7 @@ def test_expand_layers_unrolls_blocks_in_forward_order():
 
 
 def test_stage_geometry_names_each_size_convention():
-    from e3dlib.spec import stage_geometry
+    from e3dlib.layers import stage_geometry
 
     geo = stage_geometry(PRESETS["x3d-s"].with_input(13, 75))  # odd sizes: the conventions part ways
     assert [g.h for g in geo] == [75, 38, 19, 10, 5, 3]  # built model: conv_out rounds up

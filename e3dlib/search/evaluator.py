@@ -12,8 +12,9 @@ import math
 from typing import NamedTuple
 
 from ..cost import head_cost, stage_cost, stem_cost
+from ..layers import stage_geometry
 from ..scores import head_terms, refinement, stage_terms, stem_terms
-from ..spec import ArchSpec, stage_geometry
+from ..spec import ArchSpec
 from .space import Block, Cand, SearchConfig, to_spec
 
 
@@ -32,7 +33,7 @@ class Evaluator:
     """FLOPs, params, layers and score of candidates, equal to `e3dlib.cost` / `e3dlib.scores` bit for bit.
 
     A block's terms depend only on its fields, its input width and its position (strides are fixed, so the
-    position fixes the feature-map sizes, `spec.stage_geometry`): they are cached under (position, input width,
+    position fixes the feature-map sizes, `layers.stage_geometry`): they are cached under (position, input width,
     block), and computed on a miss by the library's block-level homes (`cost.stage_cost`, `scores.stage_terms`,
     ...). Totals add the terms in the order the library's network-level functions do, which gives identical
     floats, not merely close ones.
