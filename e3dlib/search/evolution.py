@@ -40,6 +40,7 @@ class SearchResult:
     resumed_from: int | None = None
 
     def summary(self) -> dict[str, Any]:
+        """The best network's score, FLOPs (both conventions), params and layers, with iterations and seconds."""
         return {"best_score": self.best_score, "flops_macs": macs(self.best),
                 "flops_tinynas": tinynas_flops(self.best), "params": params(self.best),
                 "layers": num_layers(self.best), "iterations": self.iterations, "seconds": self.seconds}

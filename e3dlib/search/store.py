@@ -53,6 +53,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def save_checkpoint(out: Path, cfg: SearchConfig, rng: random.Random, pop: Population, best: tuple[Cand, float],
           iteration: int, seconds: float, trace: list) -> None:
+    """Write the resumable state (config, RNG, population, best, trace) to `out`/checkpoint.json atomically."""
     out.mkdir(parents=True, exist_ok=True)
     version, state, gauss = rng.getstate()
     data = {"format": "e3dlib-search-checkpoint/1", "config": config_dict(cfg), "iteration": iteration,
