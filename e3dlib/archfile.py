@@ -94,6 +94,8 @@ def format_structure(spec: ArchSpec) -> str:
 
 
 def load_structure(path: str | Path, **kwargs: Any) -> ArchSpec:
+    """A TinyNAS structure file as an `ArchSpec`, named after the file's stem unless `kwargs` give a name; `kwargs`
+    (name, frames, size, spec fields) go to `parse_structure`."""
     p = Path(path)
     return parse_structure(p.read_text(), **{"name": p.stem, **kwargs})
 

@@ -41,6 +41,7 @@ class EpochSums:
     batches: float = 0.0
 
     def add(self, loss: float, correct: float, clips: int, logit_std: float) -> None:
+        """Add one batch: its mean `loss` (weighted by `clips`), `correct` clips, clip count and logit std."""
         self.loss += loss * clips
         self.correct += correct
         self.clips += clips
@@ -72,6 +73,7 @@ class LoopState:
     sums: EpochSums | None = None  # the current epoch's; None between epochs
 
     def to_dict(self) -> dict[str, Any]:
+        """The checkpoint's "state" (plain containers); "partial" holds the epoch's sums, only mid-epoch."""
         d = {"epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch,
              "best_top1": self.best_top1, "history": self.history, "curve": self.curve,
              "window": [self.window_loss, self.window_steps]}
@@ -79,6 +81,7 @@ class LoopState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LoopState:
+        """The state `to_dict` wrote; older checkpoints without "curve", "window" or "partial" read as empty."""
         window, partial = d.get("window", [0.0, 0]), d.get("partial")
         return cls(d["epoch"], d["step"], d["batch_in_epoch"], d["best_top1"], d["history"], d.get("curve", []),
                    window[0], window[1], None if partial is None else EpochSums.from_list(partial))

@@ -27,6 +27,7 @@ class Dist:
 
     @property
     def main(self) -> bool:
+        """True on rank 0."""
         return self.rank == 0
 
 

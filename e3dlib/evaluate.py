@@ -51,6 +51,7 @@ class VideoScores:
 
     @property
     def labelled(self) -> bool:
+        """True when every video has a label (none is -1)."""
         return bool((self.labels >= 0).all())
 
 

@@ -36,6 +36,7 @@ class Stem(nn.Module):
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C_in, T, H, W) -> (B, stem channels, T, H', W'), H' = ceil(H / stride)."""
         return self.act(self.bn(self.conv_t(self.conv_xy(x))))
 
 
@@ -48,6 +49,7 @@ class SqueezeExcite(nn.Module):
         self.expand = nn.Conv3d(reduced, channels, 1, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, H, W) -> the same shape, each channel scaled by its gate in (0, 1)."""
         s = x.mean(dim=(2, 3, 4), keepdim=True)
         return x * torch.sigmoid(self.expand(torch.relu(self.reduce(s))))
 
@@ -72,6 +74,7 @@ class Block(nn.Module):
         self.out_act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C_in, T, H, W) -> (B, C_out, T, H', W'), H' = ceil(H / stride)."""
         y = self.project(self.act(self.se(self.dw(self.expand(x)))))
         return self.out_act(y + self.shortcut(x))
 
@@ -89,9 +92,11 @@ class Head(nn.Module):
         self.classifier = nn.Linear(h.fc_channels, spec.num_classes, bias=True)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, H, W) -> (B, fc_channels): conv5, pool, FC, ReLU (what dropout and the classifier see)."""
         return torch.relu(self.fc(self.conv5(x).mean(dim=(2, 3, 4))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, H, W) -> (B, num_classes) logits."""
         return self.classifier(self.dropout(self.features(x)))
 
 
@@ -140,6 +145,7 @@ class E3DNet(nn.Module):
         return self.stages(self.stem(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, H, W) clips -> (B, num_classes) logits."""
         return self.head(self.forward_features(x))
 
 

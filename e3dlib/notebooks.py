@@ -289,6 +289,8 @@ def _parameters_epilog(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m e3dlib.notebooks SOURCE --scale S --out OUT [-p NAME=VALUE ...]`: run a notebook source headless;
+    prints where it went; exit 0, 1 when a cell fails, 2 for bad input or an unwritable --out."""
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(prog="python -m e3dlib.notebooks", description="Run a notebook source headless.",
                                 epilog=_parameters_epilog(argv) if {"-h", "--help"} & set(argv) else None,

@@ -153,6 +153,7 @@ class ProxyScore:
     seed: int = 0
 
     def __call__(self, spec: ArchSpec) -> float:
+        """The proxy's score of `spec`, built at (`frames`, `size`) with `seed`."""
         return proxy_score(self.name, spec, frames=self.frames, size=self.size, seed=self.seed)
 
 

@@ -109,6 +109,7 @@ RECIPES: dict[str, dict[str, Any]] = {
 
 
 def with_recipe(cfg: TrainConfig, recipe: str) -> TrainConfig:
+    """`cfg` with the fields of `RECIPES[recipe]` replaced; an unknown recipe raises `TrainError`."""
     if recipe not in RECIPES:
         raise TrainError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
     return replace(cfg, **RECIPES[recipe])

@@ -25,9 +25,11 @@ class EpochSampler(Sampler):
         self.epoch, self.start = 0, 0
 
     def set_epoch(self, epoch: int, start_batch: int = 0, batch_size: int = 1) -> None:
+        """Use epoch `epoch`'s permutation, starting after its first `start_batch` batches of `batch_size`."""
         self.epoch, self.start = epoch, start_batch * batch_size
 
     def indices(self) -> list[int]:
+        """This rank's indices of the epoch: every `world`-th of the permutation, padded by wrapping to equal length."""
         order = (np.random.default_rng([self.seed, self.epoch]).permutation(self.n) if self.shuffle
                  else np.arange(self.n))
         per_rank = math.ceil(self.n / self.world)

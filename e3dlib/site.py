@@ -207,6 +207,8 @@ def build_site(root: str | Path = ".", out: str | Path = "build/html") -> list[P
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m e3dlib.site [--root R] [--out O]`: render the notebooks as static HTML; prints the page count and
+    time; exit 0, or 2 with one line on stderr."""
     p = argparse.ArgumentParser(prog="python -m e3dlib.site",
                                 description="Render the committed notebooks as static HTML with local MathJax.")
     p.add_argument("--root", default=".", help="the repository (README.md, notebooks/) (default: .)")

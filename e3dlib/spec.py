@@ -90,6 +90,7 @@ class ArchSpec:
                        size=self.size if size is None else size)
 
     def to_dict(self) -> dict[str, Any]:
+        """The spec as JSON data (stages a list of dicts); `from_dict` reads it back."""
         d = asdict(self)
         d["stages"] = [dict(s) for s in d["stages"]]
         return d
@@ -103,6 +104,7 @@ class ArchSpec:
         return {k: v for k, v in json.loads(json.dumps(arch)).items() if k not in drop}
 
     def to_json(self, indent: int | None = 2) -> str:
+        """`to_dict()` as JSON text."""
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
@@ -124,6 +126,7 @@ class ArchSpec:
 
     @classmethod
     def from_json(cls, text: str) -> ArchSpec:
+        """A spec from JSON text; malformed JSON raises `SpecError` with its line and column."""
         try:
             d = json.loads(text)
         except json.JSONDecodeError as e:
@@ -133,10 +136,12 @@ class ArchSpec:
         return cls.from_dict(d)
 
     def save(self, path: str | Path) -> None:
+        """Write `to_json()` and a newline to `path`."""
         Path(path).write_text(self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> ArchSpec:
+        """The spec in a JSON spec file (as `save` writes it)."""
         return cls.from_json(Path(path).read_text())
 
 
@@ -235,6 +240,7 @@ def se_channels(channels: int, ratio: float) -> int:
 
 
 def has_se(spec: ArchSpec, block_index: int) -> bool:
+    """Whether block `block_index` of a stage has squeeze-excitation: every `se_every`-th, when `se_ratio` > 0."""
     return spec.se_ratio > 0 and block_index % spec.se_every == 0
 
 

@@ -37,6 +37,8 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    """`data generate`: write `--videos` synthetic videos of KIND into --out (default: the data root / KIND); prints the
+    counts written, kept and repaired and the source string to read them; exit 0."""
     from ..data.generate import generate, make_config
 
     cfg = make_config(args.kind, dict(args.set))
@@ -49,6 +51,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    """`data inspect`: decode-check the splits of a source; prints the report (one JSON object with --json); exit 0."""
     from ..data.check import format_report, inspect_source
 
     report = inspect_source(args.source, args.split, args.limit, args.workers,

@@ -20,6 +20,8 @@ def _model(args: argparse.Namespace):
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    """`convert`: an X3D checkpoint of pytorchvideo / PySlowFast as e3dlib weights at --out, its JSON spec beside it;
+    prints what it wrote and the conversion notes on stderr (with --json: one JSON object, notes included); exit 0."""
     from ..interop import convert_checkpoint
 
     notes = convert_checkpoint(args.checkpoint, args.source, PRESETS[args.arch], args.out,
@@ -37,6 +39,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """`predict`: the --top classes of each video over --views; prints them per video (one JSON line each with --json);
+    exit 2 if a video could not be read (named on stderr), else 0."""
     from ..data.transforms import ClipConfig, Views
     from ..deploy import predict, read_labels
 
@@ -59,6 +63,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """`export`: the checkpoint's network as ONNX (batch dynamic) or TorchScript (traced; prints the max deviation from
+    eager) at --out; exit 0."""
     import torch
 
     from ..deploy import export_onnx, export_torchscript
@@ -83,6 +89,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_latency(args: argparse.Namespace) -> int:
+    """`latency`: ms per clip of each --arch for every --batch, --threads, mode and memory format; prints a table (times
+    of the first arch over the second's when there are two), a JSON list with --json; exit 0."""
     from ..archfile import load_arch
     from ..deploy import latency_table
 

@@ -29,6 +29,8 @@ def score_row(spec: ArchSpec, variant: str) -> dict[str, Any]:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    """`score`: FLOPs (both conventions), params, layers, HomoEntr and STEntr of each --arch / --arch-file in the order
+    given; prints a table (one JSON line per architecture with --json); exit 0."""
     if not args.sources:
         raise UsageError("e3dlib score: error: give --arch NAME or --arch-file FILE [FILE ...]")
     rows = []
@@ -88,6 +90,8 @@ def export_text(spec: ArchSpec, fmt: str) -> str:
 
 
 def cmd_export_arch(args: argparse.Namespace) -> int:
+    """`export-arch`: ARCH as a JSON spec or TinyNAS structure (--format, else from --out's suffix), to stdout or --out
+    (then prints what it wrote); exit 0."""
     out = Path(args.out) if args.out else None
     fmt = args.format or ("json" if out is None or out.suffix == ".json" else "tinynas")
     if out is not None and (out.suffix == ".json") != (fmt == "json"):

@@ -73,6 +73,8 @@ def add_search_parser(sub: Any) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    """`search`: run the evolutionary search into --out; prints the best score, its costs and the files written (one
+    JSON summary with --json); exit 0, or 130 when interrupted (continue with --resume)."""
     extra = {"kernels": tuple(args.kernels)} if args.kernels else {}
     if args.max_depth:
         extra["max_depth"] = tuple(args.max_depth)

@@ -32,6 +32,9 @@ def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: st
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """`train`: train --arch (the --recipe, then the options given) into --out; prints a line per epoch and the best
+    top-1 (the result as JSON with --json); exit 0 when done or at --max-steps, 143 on SIGTERM, 130 on another
+    interrupt."""
     from ..checkpoint import check_out
     from ..train import train
 
@@ -101,6 +104,9 @@ def _evaluation_set(args: argparse.Namespace):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`evaluate`: multi-view accuracy of --checkpoint on --split; prints top-1, top-5 and the clip, view and skip
+    counts (with the confusion matrix and per-class accuracy as JSON with --json), per-video top-5 to --predictions;
+    exit 0."""
     from ..evaluate import prediction_rows, score_videos, summarize, write_predictions
 
     model, ds, views = _evaluation_set(args)

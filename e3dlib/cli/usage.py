@@ -13,4 +13,5 @@ class Parser(argparse.ArgumentParser):
     """argparse, with its usage errors raised as `UsageError` (one line) instead of usage + message + exit."""
 
     def error(self, message: str) -> None:
+        """Raise `UsageError("PROG: error: MESSAGE")` where argparse would print the usage and exit."""
         raise UsageError(f"{self.prog}: error: {message}")

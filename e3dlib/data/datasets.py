@@ -65,16 +65,19 @@ class VideoDataset(Dataset):
 
     @property
     def classes(self) -> tuple[str, ...]:
+        """The class names; a label is an index into them."""
         return self.ann.classes
 
     @property
     def num_classes(self) -> int:
+        """The number of classes of the source (not only those present in this split)."""
         return len(self.ann.classes)
 
     def __len__(self) -> int:
         return len(self.ann.records)
 
     def set_epoch(self, epoch: int) -> None:
+        """Set the epoch that training samples' randomness depends on; call it before each epoch."""
         self.epoch = epoch
 
     @property
@@ -83,6 +86,7 @@ class VideoDataset(Dataset):
         return int(np.frombuffer(self._bad, dtype=np.uint8)[: len(self)].sum())
 
     def skipped_paths(self) -> list[str]:
+        """The paths of the videos found unreadable so far, in index order."""
         bad = np.flatnonzero(np.frombuffer(self._bad, dtype=np.uint8)[: len(self)])
         return [self.ann.records[i].path for i in bad]
 

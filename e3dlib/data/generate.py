@@ -65,6 +65,7 @@ class Item:
 
 
 def split_of(index: int) -> str:
+    """The split of video `index`: "val" when index % 10 == 8, "test" when 9, else "train"."""
     return {8: "val", 9: "test"}.get(index % 10, "train")
 
 
@@ -96,10 +97,12 @@ def plan(kind: str, n: int, seed: int, cfg: SomethingConfig | KineticsConfig, fl
 
 
 def class_names(kind: str, cfg: SomethingConfig | KineticsConfig) -> tuple[str, ...]:
+    """The class names of a generated kind: the first `cfg.classes` something-like classes, or kinetics-like's."""
     return SOMETHING_CLASSES[:cfg.classes] if is_something(kind) else kinetics_classes(cfg.classes)
 
 
 def render(kind: str, cfg: SomethingConfig | KineticsConfig, seed: int, item: Item) -> np.ndarray:
+    """The frames of `item`, uint8 (T, H, W, 3)."""
     fn = render_something if is_something(kind) else render_kinetics
     return fn(cfg, seed, item.index, item.label)[0]
 

@@ -71,6 +71,8 @@ class Annotations:
 
 @dataclass(frozen=True)
 class Source:
+    """A parsed source string: its layout (`ssv1`, `ssv2`, `k400` or `folder`) and root folder."""
+
     kind: str
     root: Path
 
@@ -95,6 +97,7 @@ def parse_source(text: str, root: str | Path | None = None) -> Source:
 
 
 def canonical_split(split: str) -> str:
+    """`split` as "train", "val" or "test" ("validation" and "valid" are "val"); anything else raises `DataError`."""
     s = {"validation": "val", "valid": "val"}.get(split, split)
     if s not in SPLITS:
         raise DataError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
@@ -191,6 +194,7 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def read_ssv1(root: Path, split: str) -> Annotations:
+    """One split of a Something-Something V1 root (JPEG-frame folders); test lines carry no label (-1)."""
     lab_file = root / "something-something-v1-labels.csv"
     classes = _class_lines(lab_file)
     index = {c: i for i, c in enumerate(classes)}
@@ -276,6 +280,7 @@ def ssv2_class(template: str) -> str:
 
 
 def read_ssv2(root: Path, split: str) -> Annotations:
+    """One split of a Something-Something V2 root (labels and split JSON files, one video file per id)."""
     lab_path = _ssv2_file(root, "labels")
     labels = _load_json(lab_path, "labels", root)
     if not isinstance(labels, dict) or not labels:
@@ -342,6 +347,7 @@ def write_ssv2(root: str | Path, classes: list[str], splits: dict[str, list[tupl
 
 # --- Kinetics-400 -----------------------------------------------------------------------------------------------
 def k400_stem(youtube_id: str, start: int, end: int) -> str:
+    """A Kinetics clip's file name without extension: `<youtube_id>_<start:06d>_<end:06d>`."""
     return f"{youtube_id}_{start:06d}_{end:06d}"
 
 
@@ -402,6 +408,7 @@ def _video_index(root: Path) -> dict[str, list[Path]]:
 
 
 def read_k400(root: Path, split: str) -> Annotations:
+    """One split of a Kinetics-400 root; classes: the sorted labels of train.csv (if absent, of the split's CSV)."""
     ann_path = _k400_csv(root, split)
     rows = _k400_rows(ann_path)
     train_csv = root / "train.csv"
@@ -455,6 +462,7 @@ def _folder_split(root: Path, split: str) -> Path | None:
 
 
 def read_folder(root: Path, split: str) -> Annotations:
+    """One split of a `ROOT/<split>/<class>/<video or frame folder>` tree; classes: the class folders of all splits."""
     split_dir = _folder_split(root, split)
     if split_dir is None:
         raise DataError(f"missing split folder {root / split}")

@@ -89,6 +89,7 @@ class SomethingConfig:
 
     @property
     def num_classes(self) -> int:
+        """The number of classes (`classes`)."""
         return self.classes
 
 
@@ -117,6 +118,7 @@ class KineticsConfig:
 
     @property
     def num_classes(self) -> int:
+        """The number of classes (`classes`)."""
         return self.classes
 
 

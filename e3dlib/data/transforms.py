@@ -61,10 +61,12 @@ class ClipConfig:
 
     @property
     def train_scale(self) -> tuple[int, int]:
+        """The training short-side range (lo, hi): `scale`, else round(crop x 8/7), round(crop x 10/7)."""
         return self.scale or (round(self.crop * 8 / 7), round(self.crop * 10 / 7))
 
     @property
     def short_side_test(self) -> int:
+        """The testing short side: `test_scale`, else the crop size."""
         return self.test_scale or self.crop
 
 
@@ -81,6 +83,7 @@ class Views:
 
     @property
     def name(self) -> str:
+        """The paper's name of the views, e.g. "10-Center" or "4-LeftCenterRight"."""
         return f"{self.clips}-{'Center' if self.crops == 1 else 'LeftCenterRight'}"
 
     def __len__(self) -> int:
@@ -111,6 +114,7 @@ def segment_indices(n: int, frames: int, pos: np.ndarray | float) -> np.ndarray:
 
 
 def train_indices(n: int, cfg: ClipConfig, rng: np.random.Generator) -> np.ndarray:
+    """The frame numbers of one random training clip of a video with n frames (X3D window or one per segment)."""
     if cfg.sampling == "x3d":
         return x3d_indices(n, cfg.frames, cfg.stride, rng.random())
     return segment_indices(n, cfg.frames, rng.random(cfg.frames))

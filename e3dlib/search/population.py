@@ -30,6 +30,7 @@ class Population:
         return len(self.members)
 
     def pick(self, rng: random.Random) -> Cand:
+        """A member drawn uniformly with `rng`."""
         return self.members[rng.randrange(len(self.members))][0]
 
     def add(self, cand: Cand, score: float, birth: int) -> None:
@@ -49,6 +50,7 @@ class Population:
         self.members.append((cand, score, birth))
 
     def median(self) -> float:
+        """The median score of the members."""
         return statistics.median(m[1] for m in self.members)
 
 

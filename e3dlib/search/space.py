@@ -151,6 +151,7 @@ def initial_spec(cfg: SearchConfig) -> ArchSpec:
 
 
 def from_spec(spec: ArchSpec) -> Cand:
+    """`spec` as a candidate: (stem width,), (out, bottleneck, kt, k, depth) per stage, (conv5 width,)."""
     stages = tuple((s.out_channels, s.bottleneck, s.kt, s.k, s.depth) for s in spec.stages)
     return ((spec.stem.out_channels,), *stages, (spec.head.conv_channels,))
 

@@ -36,6 +36,7 @@ class SearchResult:
     resumed_from: int | None = None
 
     def summary(self) -> dict[str, Any]:
+        """The best network's score, FLOPs (both conventions), params and layers, with iterations and seconds."""
         return {"best_score": self.best_score, "flops_macs": macs(self.best),
                 "flops_tinynas": tinynas_flops(self.best), "params": params(self.best),
                 "layers": num_layers(self.best), "iterations": self.iterations, "seconds": self.seconds}
@@ -71,6 +72,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def save_checkpoint(out: Path, cfg: SearchConfig, rng: random.Random, pop: Population, best: tuple[Cand, float],
           iteration: int, seconds: float, trace: list) -> None:
+    """Write the resumable state (config, RNG, population, best, trace) to `out`/checkpoint.json atomically."""
     out.mkdir(parents=True, exist_ok=True)
     version, state, gauss = rng.getstate()
     data = {"format": "e3dlib-search-checkpoint/1", "config": config_dict(cfg), "iteration": iteration,
