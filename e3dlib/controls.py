@@ -12,9 +12,10 @@ into other differences unless the control stays at pair level and the twin clear
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from .cost import macs
+from .power import mean_ci
 from .presets import match_flops
 from .spec import ArchSpec
 
@@ -53,3 +54,32 @@ def reversal_asymmetry(model, clips) -> float:
 
         a, b = pooled(clips), pooled(clips.flip(2))
     return float((a - b).norm() / a.norm().clamp_min(1e-12))
+
+
+@dataclass(frozen=True)
+class ControlCheck:
+    """The controls' verdict: the spatial control's and the temporal net's mean top-1 with 95 % t-intervals
+    (mean, low, high), the pair level the control must stay at or below (2 x chance + 3 points), and whether it
+    did (`control_ok`) and the temporal net clearly beat it (`beats`: its interval above the control's, or with
+    fewer than 2 runs on a side, its mean above). Nothing else of a study is read unless `holds`."""
+
+    control: tuple[float, float, float]
+    temporal: tuple[float, float, float]
+    pair_level: float
+    control_ok: bool
+    beats: bool
+
+    @property
+    def holds(self) -> bool:
+        """Both conditions: the benchmark measures temporal modelling."""
+        return self.control_ok and self.beats
+
+
+def check_controls(control_top1, temporal_top1, chance: float) -> ControlCheck:
+    """`ControlCheck` from the control's top-1 of every run (blind by construction: all runs count) and the
+    temporal net's top-1 of its runs that did not collapse."""
+    c, t = mean_ci(control_top1), mean_ci(temporal_top1)
+    pair = 2 * chance + 0.03
+    both = len(control_top1) > 1 and len(temporal_top1) > 1
+    beats = bool(t[1] > c[2]) if both else bool(t[0] > c[0])
+    return ControlCheck(c, t, pair, bool(c[0] <= pair), beats)

@@ -49,7 +49,7 @@ import pandas as pd
 from IPython.display import Markdown
 from scipy import stats
 
-from e3dlib.controls import temporal_control
+from e3dlib.controls import check_controls, temporal_control
 from e3dlib.correlation import correlations
 from e3dlib.data.generate import generate, make_config
 from e3dlib.families import kernel_selection_family
@@ -224,18 +224,16 @@ runs[["net", "seed", "train_loss", "top1", "collapsed", "seconds"]].round(3)
 
 # %%
 chance = 1 / runs["spec"].iloc[0]["num_classes"]
-control = mean_std(runs[runs["net"] == "X3D-S spatial control"].assign(collapsed=False), ["net"], ["top1"], ci=0.95)
 variants = runs[runs["series"] != "control"]
 summary = mean_std(variants, ["net", "series"], ["top1", "gmacs", "homo_entr", "st_entr", "st_entr_tinynas"], ci=0.95)
-ctrl, x3d = control.iloc[0], summary.set_index("net").loc["X3D-S"]
-control_ok = bool(ctrl["top1_mean"] <= 2 * chance + 0.03)
-beats = bool(x3d["top1_lo"] > ctrl["top1_hi"]) if len(P["seeds"]) > 1 and len(P["control_seeds"]) > 1 else \
-    bool(x3d["top1_mean"] > ctrl["top1_mean"])
-controls_hold = control_ok and beats
-Markdown(f"Spatial control: {100 * ctrl['top1_mean']:.1f} % [{100 * ctrl['top1_lo']:.1f}, {100 * ctrl['top1_hi']:.1f}] "
-         f"over {int(ctrl['runs'])} runs — {'at or below' if control_ok else 'ABOVE'} pair level + 3 points "
-         f"({100 * (2 * chance + 0.03):.0f} %). X3D-S: {100 * x3d['top1_mean']:.1f} % [{100 * x3d['top1_lo']:.1f}, "
-         f"{100 * x3d['top1_hi']:.1f}] — {'clearly above' if beats else 'NOT clearly above'} the control. "
+x3d_runs = variants[(variants["net"] == "X3D-S") & ~variants["collapsed"].astype(bool)]
+check = check_controls(runs.loc[runs["net"] == "X3D-S spatial control", "top1"], x3d_runs["top1"], chance)
+controls_hold = check.holds
+(c, c_lo, c_hi), (x, x_lo, x_hi) = check.control, check.temporal
+Markdown(f"Spatial control: {100 * c:.1f} % [{100 * c_lo:.1f}, {100 * c_hi:.1f}] over {len(P['control_seeds'])} runs — "
+         f"{'at or below' if check.control_ok else 'ABOVE'} pair level + 3 points ({100 * check.pair_level:.0f} %). "
+         f"X3D-S: {100 * x:.1f} % [{100 * x_lo:.1f}, {100 * x_hi:.1f}] — "
+         f"{'clearly above' if check.beats else 'NOT clearly above'} the control. "
          f"**The controls {'hold' if controls_hold else 'do NOT hold: read nothing below'}.**")
 
 # %% [markdown]
@@ -253,7 +251,7 @@ for i, r in enumerate(summary.itertuples()):
                 fmt="o", color=colors[r.series], capsize=4)
     pts = variants.loc[(variants["net"] == r.net) & ~variants["collapsed"].astype(bool), "top1"]
     ax.plot(np.full(len(pts), i + 0.15), 100 * pts, ".", color=colors[r.series], alpha=0.4)
-ax.axhspan(100 * ctrl["top1_lo"], 100 * ctrl["top1_hi"], color="gray", alpha=0.2, label="spatial control (95 % CI)")
+ax.axhspan(100 * c_lo, 100 * c_hi, color="gray", alpha=0.2, label="spatial control (95 % CI)")
 ax.set_xticks(range(len(summary)), summary["net"])
 ax.set_ylabel("top-1 [%] (mean, 95 % CI; dots: seeds)")
 ax.legend(fontsize=8, loc="lower right")

@@ -48,7 +48,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from e3dlib import PRESETS, macs
-from e3dlib.controls import temporal_control
+from e3dlib.controls import check_controls, temporal_control
 from e3dlib.data.generate import generate, make_config
 from e3dlib.notebooks import pick, plot_style, save_design, save_figure, save_table
 from e3dlib.paths import at_root
@@ -157,17 +157,14 @@ long.round(3)
 chance = {name: 1 / runs.loc[runs["bench"] == name, "spec"].iloc[0]["num_classes"] for name in benchmarks}
 view0 = long["views"].iloc[0]  # the K-Center protocol
 m = long[(long["bench"] == "motion") & (long["views"] == view0)]
-ctrl = mean_std(m[m["net"].isin(control)].assign(collapsed=False), ["net"], ["top1"], ci=0.95).iloc[0]
-e3d = mean_std(m[m["net"] == "E3D (STEntr)"], ["net"], ["top1"], ci=0.95).iloc[0]
-control_ok = bool(ctrl["top1_mean"] <= 2 * chance["motion"] + 0.03)
-beats = bool(e3d["top1_lo"] > ctrl["top1_hi"]) if n > 1 and len(P["control_seeds"]) > 1 else \
-    bool(e3d["top1_mean"] > ctrl["top1_mean"])
-motion_readable = control_ok and beats
-Markdown(f"Spatial control ({view0}): {100 * ctrl['top1_mean']:.1f} % [{100 * ctrl['top1_lo']:.1f}, "
-         f"{100 * ctrl['top1_hi']:.1f}] — {'at or below' if control_ok else 'ABOVE'} pair level + 3 points; E3D "
-         f"(STEntr): {100 * e3d['top1_mean']:.1f} % [{100 * e3d['top1_lo']:.1f}, {100 * e3d['top1_hi']:.1f}] — "
-         f"{'clearly above' if beats else 'NOT clearly above'} it. **The motion benchmark's lines "
-         f"{'are read' if motion_readable else 'are NOT read'}.**")
+stentr = m[(m["net"] == "E3D (STEntr)") & ~m["collapsed"].astype(bool)]
+check = check_controls(m.loc[m["net"].isin(control), "top1"], stentr["top1"], chance["motion"])
+motion_readable = check.holds
+(c, c_lo, c_hi), (e, e_lo, e_hi) = check.control, check.temporal
+Markdown(f"Spatial control ({view0}): {100 * c:.1f} % [{100 * c_lo:.1f}, {100 * c_hi:.1f}] — "
+         f"{'at or below' if check.control_ok else 'ABOVE'} pair level + 3 points; E3D (STEntr): {100 * e:.1f} % "
+         f"[{100 * e_lo:.1f}, {100 * e_hi:.1f}] — {'clearly above' if check.beats else 'NOT clearly above'} it. "
+         f"**The motion benchmark's lines {'are read' if motion_readable else 'are NOT read'}.**")
 
 # %% [markdown]
 # ## 5. Accuracy per net, benchmark and protocol (95 % intervals over seeds)

@@ -61,3 +61,17 @@ def test_reversal_asymmetry_is_zero_exactly_when_every_temporal_kernel_is_switch
     assert reversal_asymmetry(build_model(e3d, num_classes=10, branch_gamma=0.1).train(), x) > 1e-3
     assert reversal_asymmetry(build_model(x3d, num_classes=10).train(), x) > 1e-3
     assert reversal_asymmetry(build_model(temporal_control(x3d), num_classes=10, branch_gamma=0.1).train(), x) < 1e-6
+
+
+def test_check_controls_reads_intervals_and_pair_level():
+    from e3dlib.controls import check_controls
+
+    ok = check_controls([0.11, 0.12, 0.13], [0.70, 0.75, 0.80], chance=0.1)
+    assert ok.control_ok and ok.beats and ok.holds and ok.pair_level == pytest.approx(0.23)
+    assert ok.control[0] == pytest.approx(0.12) and ok.temporal[1] < 0.75 < ok.temporal[2]
+    leaky = check_controls([0.30, 0.32, 0.31], [0.70, 0.75, 0.80], chance=0.1)
+    assert not leaky.control_ok and not leaky.holds  # a control above pair level: nothing is read
+    overlap = check_controls([0.10, 0.20, 0.15], [0.12, 0.30, 0.20], chance=0.1)
+    assert overlap.control_ok and not overlap.beats  # intervals overlap: not clearly above
+    single = check_controls([0.1], [0.5], chance=0.1)
+    assert single.beats and single.control[1] != single.control[1]  # one run: means compared, NaN interval

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..presets import PRESETS
 from ..recipe import TrainError
+from .usage import TRUST_CHECKPOINT
 
 
 def _model(args: argparse.Namespace):
@@ -117,8 +118,6 @@ def cmd_latency(args: argparse.Namespace) -> int:
 
 def add_deploy_parsers(sub) -> None:
     """Add `convert`, `predict`, `export` and `latency` to the subparsers `sub` of the e3dlib command line."""
-    trust = dict(action="store_true", help="read the checkpoint with full unpickling (can run code: only for files "
-                                           "you trust; default: weights-only)")
     c = sub.add_parser("convert", help="an X3D checkpoint of pytorchvideo or PySlowFast as an e3dlib weights file")
     c.add_argument("checkpoint", metavar="IN", help="the .pyth/.pt file (state dict under 'model_state', or bare)")
     c.add_argument("--from", dest="source", required=True, choices=("pytorchvideo", "slowfast"),
@@ -127,8 +126,7 @@ def add_deploy_parsers(sub) -> None:
                    help="the X3D it holds (XS, S and M share every weight shape: the name only sets the input "
                         "frames and crop written beside the weights, so give the right one)")
     c.add_argument("--out", required=True, help="the weights file to write (its architecture as .json beside it)")
-    c.add_argument("--trust-checkpoint", action="store_true",
-                   help="read IN with full unpickling (can run code: only for files you trust; default: weights-only)")
+    c.add_argument("--trust-checkpoint", **TRUST_CHECKPOINT)
     c.add_argument("--json", action="store_true", help="print one JSON summary object")
     c.set_defaults(func=cmd_convert)
     p = sub.add_parser("predict", help="top-k classes of videos with a trained network")
@@ -138,7 +136,7 @@ def add_deploy_parsers(sub) -> None:
     p.add_argument("--views", default="1x1", help="test views KxC (default 1x1; the paper tests 10x3 / 2x3)")
     p.add_argument("--top", type=int, default=5, help="classes to print per video (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON object per video")
-    p.add_argument("--trust-checkpoint", **trust)
+    p.add_argument("--trust-checkpoint", **TRUST_CHECKPOINT)
     p.set_defaults(func=cmd_predict)
     e = sub.add_parser("export", help="a trained network as TorchScript or ONNX")
     e.add_argument("--checkpoint", required=True, help="best.pt / last.pt of a run, or a weights file (+ .json)")
@@ -148,7 +146,7 @@ def add_deploy_parsers(sub) -> None:
     e.add_argument("--batch", type=int, default=1, help="batch size of the traced example (default 1)")
     e.add_argument("--frames", type=int, help="clip length of the example (default: the network's)")
     e.add_argument("--size", type=int, help="crop size of the example (default: the network's)")
-    e.add_argument("--trust-checkpoint", **trust)
+    e.add_argument("--trust-checkpoint", **TRUST_CHECKPOINT)
     e.set_defaults(func=cmd_export)
     lat = sub.add_parser("latency", help="inference time per clip: eager vs TorchScript, channels-last, threads")
     lat.add_argument("--arch", action="append", required=True,

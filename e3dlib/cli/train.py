@@ -12,6 +12,7 @@ from typing import Any
 
 from ..archfile import load_arch
 from ..recipe import RECIPES, TrainConfig, TrainError, check_device, with_recipe
+from .usage import TRUST_CHECKPOINT
 
 
 def _datasets(cfg: TrainConfig, data_root: str | None, views: str, cache_dir: str | None = None):
@@ -168,9 +169,7 @@ def add_train_parsers(sub: Any) -> None:
     t.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
     t.add_argument("--no-progress", action="store_true", help="no progress bar (also off when not a TTY)")
-    t.add_argument("--trust-checkpoint", action="store_true",
-                   help="read a checkpoint that is not weights-only (written by an older e3dlib): "
-                   "unpickling can run code, so only for files you made yourself")
+    t.add_argument("--trust-checkpoint", **TRUST_CHECKPOINT)
     defaults = asdict(TrainConfig())
     for f in fields(TrainConfig):
         if f.name in ("arch", "data"):
@@ -202,7 +201,5 @@ def add_train_parsers(sub: Any) -> None:
     e.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     e.add_argument("--json", action="store_true", help="print the result as one JSON object")
     e.add_argument("--no-progress", action="store_true", help="no progress bar (also off when not a TTY)")
-    e.add_argument("--trust-checkpoint", action="store_true",
-                   help="read a checkpoint that is not weights-only (written by an older e3dlib): "
-                   "unpickling can run code, so only for files you made yourself")
+    e.add_argument("--trust-checkpoint", **TRUST_CHECKPOINT)
     e.set_defaults(func=cmd_evaluate)
