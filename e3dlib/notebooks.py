@@ -288,6 +288,20 @@ def _parameters_epilog(argv: list[str]) -> str | None:
     return f"parameters of {source} (-p NAME=VALUE):\n" + "\n".join(f"  {k} = {v!r}" for k, v in declared.items())
 
 
+def default_figures(out: str | Path) -> str:
+    """Where a run's figures go unless --figures says: the committed figures/ for a render into notebooks/ (make
+    reproduce), else figures/ beside the output notebook."""
+    from .paths import repo_root
+
+    parent = Path(out).resolve().parent
+    try:
+        if parent == repo_root() / "notebooks":
+            return "figures"
+    except FileNotFoundError:
+        pass
+    return str(parent / "figures")
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m e3dlib.notebooks SOURCE --scale S --out OUT [-p NAME=VALUE ...]`: run a notebook source headless;
     prints where it went; exit 0, 1 when a cell fails, 2 for bad input or an unwritable --out."""
@@ -295,12 +309,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m e3dlib.notebooks", description="Run a notebook source headless.",
                                 epilog=_parameters_epilog(argv) if {"-h", "--help"} & set(argv) else None,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("source")
-    p.add_argument("--scale", choices=SCALES, required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--figures", default="figures")
-    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("source", help="a jupytext percent source, e.g. notebooks/01_derive_entropy_bound.py")
+    p.add_argument("--scale", choices=SCALES, required=True, help="the notebook's size")
+    p.add_argument("--out", required=True, help="the executed notebook to write (.ipynb)")
+    p.add_argument("--figures", help="where its figures and tables go (default: figures/ for a render into "
+                                     "notebooks/, as make reproduce does; otherwise a figures/ folder beside --out, so "
+                                     "a run by hand never overwrites the committed figures)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a parameter of the notebook (repeatable)")
     args = p.parse_args(argv)
+    if args.figures is None:
+        args.figures = default_figures(args.out)
     params = {}
     for item in args.param:
         if "=" not in item:

@@ -207,3 +207,11 @@ def test_save_design_requires_every_key_and_writes_plain_json(tmp_path):
     assert rec["sd"] is None and rec["seeds"] == 3 and type(rec["seeds"]) is int
     with pytest.raises(ValueError, match="lacks seeds"):
         save_design("09_design", tmp_path, **{k: v for k, v in full.items() if k != "seeds"})
+
+
+def test_a_hand_run_writes_its_figures_beside_its_output(tmp_path):
+    from e3dlib.notebooks import default_figures
+
+    root = Path(__file__).resolve().parents[1]
+    assert default_figures(root / "notebooks" / "01_derive_entropy_bound.ipynb") == "figures"  # make reproduce
+    assert default_figures(tmp_path / "01.ipynb") == str(tmp_path / "figures")  # README's hand run: not figures/
