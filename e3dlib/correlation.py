@@ -75,9 +75,21 @@ def paired_difference(df: pd.DataFrame, target: str, a: str, b: str, *, method: 
 
 def correlation_table(df: pd.DataFrame, target: str, scores: Sequence[str], *, n_boot: int = 1000,
                       seed: int = 0) -> pd.DataFrame:
-    """One row per score column: its correlations with `target`, sorted by Kendall tau (best first)."""
-    rows = [{"score": s, **correlations(df[s], df[target], n_boot=n_boot, seed=seed)} for s in scores]
-    return pd.DataFrame(rows).sort_values("kendall", ascending=False, ignore_index=True)
+    """One row per score column: its correlations with `target`, sorted by Kendall tau (best first; a score with
+    fewer than 3 finite values gets NaN correlations and its count `n`, last)."""
+    rows = [{"score": s, **_defined(df[s], df[target], n_boot, seed)} for s in scores]
+    return pd.DataFrame(rows).sort_values("kendall", ascending=False, ignore_index=True, na_position="last")
+
+
+def _defined(x: Sequence[float], y: Sequence[float], n_boot: int, seed: int) -> dict[str, float]:
+    """`correlations`, or NaN with the count of finite pairs where there are fewer than 3 (a table row that says
+    the correlation is undefined instead of failing the whole table)."""
+    try:
+        return correlations(x, y, n_boot=n_boot, seed=seed)
+    except ValueError:
+        n = int((np.isfinite(np.asarray(x, float)) & np.isfinite(np.asarray(y, float))).sum())
+        nan = float("nan")
+        return {"n": n, **{k: nan for m in METHODS for k in (m, f"{m}_lo", f"{m}_hi")}, "boot_used": 0}
 
 
 def band_correlations(df: pd.DataFrame, target: str, scores: Sequence[str], by: str, bands: int, *,
@@ -91,5 +103,5 @@ def band_correlations(df: pd.DataFrame, target: str, scores: Sequence[str], by: 
         lo, hi = float(sub[by].min()), float(sub[by].max())
         for s in scores:
             rows.append({"band": b, f"{by}_lo": lo, f"{by}_hi": hi, "score": s,
-                         **correlations(sub[s], sub[target], n_boot=n_boot, seed=seed)})
+                         **_defined(sub[s], sub[target], n_boot, seed)})
     return pd.DataFrame(rows)

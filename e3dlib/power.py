@@ -110,14 +110,15 @@ def welch_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 def welch_ci(a, b, level: float = 0.95) -> dict[str, float]:
     """mean(a) - mean(b) with its Welch (unequal-variance) t-interval, the t statistic and two-sided p-value:
-    {"diff", "lo", "hi", "t", "p", "df"}; NaN where a group has fewer than 2 runs or neither varies."""
+    {"diff", "lo", "hi", "t", "p", "df"}; all but "diff" NaN where a group has fewer than 2 runs or neither group
+    varies (no interval can be given: the caller says "not testable", never "no difference")."""
     from scipy import stats
 
     a, b = np.asarray(a, float), np.asarray(b, float)
     out = {"diff": float(a.mean() - b.mean()) if len(a) and len(b) else float("nan")}
-    va, vb = (a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)) if len(a) > 1 and len(b) > 1 else (0.0, 0.0)
-    if va + vb == 0:
+    if len(a) < 2 or len(b) < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):  # untestable: too few runs, or no spread
         return {**out, "lo": float("nan"), "hi": float("nan"), "t": float("nan"), "p": float("nan"), "df": float("nan")}
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se = math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
     half = float(stats.t.ppf(0.5 + level / 2, df)) * se

@@ -176,7 +176,7 @@ def score_architectures(specs: list[ArchSpec], cache_root: str | Path, *, seed: 
     """Every proxy of PROXY_NAMES and the time each takes, plus the time of the analytic scores, for each spec
     (notebook 04): one row per spec with `model`, the scores, `seconds[<score>]`, and `error[<proxy>]` where a
     proxy is undefined (e.g. a singular NASWOT kernel: NaN, said out loud, not dropped). Rows are cached as
-    `cache_root/<spec name>/scores.json` and re-used while the spec is unchanged."""
+    `cache_root/<spec name>/scores.json` and re-used while the spec, the seed and the proxies are unchanged."""
     from .scores import homo_entr, st_entr
 
     analytic = {"st_entr": st_entr, "homo_entr": homo_entr, "st_entr_tinynas": lambda s: st_entr(s, "tinynas")}
@@ -184,12 +184,13 @@ def score_architectures(specs: list[ArchSpec], cache_root: str | Path, *, seed: 
     for spec in specs:
         path = Path(cache_root) / spec.name / "scores.json"
         cached = json.loads(path.read_text()) if path.is_file() else None
-        if cached is None or cached["spec"] != json.loads(spec.to_json()):
-            cached = {"model": spec.name, "spec": spec.to_dict()}
+        key = {"spec": json.loads(spec.to_json()), "seed": seed, "proxies": list(PROXY_NAMES)}
+        if cached is None or {k: cached.get(k) for k in key} != key:  # another net, seed or set of proxies
+            cached = {"model": spec.name, **key}
             for name in PROXY_NAMES:
                 try:
                     cached[name], cached[f"seconds[{name}]"] = timed_proxy_score(name, spec, seed=seed)
-                except ValueError as e:
+                except (ValueError, RuntimeError) as e:  # e.g. a singular NASWOT kernel, a non-finite SynFlow
                     cached[name], cached[f"seconds[{name}]"], cached[f"error[{name}]"] = math.nan, math.nan, str(e)
             for name, fn in analytic.items():
                 try:
@@ -199,4 +200,4 @@ def score_architectures(specs: list[ArchSpec], cache_root: str | Path, *, seed: 
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(cached, indent=1))
         rows.append(cached)
-    return pd.DataFrame(rows).drop(columns="spec")
+    return pd.DataFrame(rows).drop(columns=["spec", "seed", "proxies"])

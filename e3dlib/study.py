@@ -193,3 +193,18 @@ def long_views(rows: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
         raise ValueError("no top1[<views>] columns: were the runs tested (train_and_test's `views`)?")
     parts = [rows[keep].assign(views=v, top1=rows[f"top1[{v}]"], top5=rows.get(f"top5[{v}]")) for v in names]
     return pd.concat(parts, ignore_index=True)
+
+
+def read_rows(root: str | Path) -> pd.DataFrame:
+    """Every result row under `root` (`<net>/seed<s>/result.json`, as `train_grid` writes them), with the run
+    folder's net under "net" (several nets may share a spec name, e.g. E3D-S with and without a stem conv)."""
+    paths = sorted(Path(root).glob("*/seed*/result.json"))
+    return pd.DataFrame([{"net": p.parent.parent.name, **json.loads(p.read_text())} for p in paths])
+
+
+def seed_sds(rows: pd.DataFrame, metric: str) -> pd.Series:
+    """The seed-to-seed sd of `metric` per net, over its runs that did not collapse (nets with >= 2 such runs)."""
+    if rows.empty:
+        return pd.Series(dtype=float)
+    ok = rows[~rows["collapsed"].fillna(False).astype(bool)]
+    return ok.groupby("net")[metric].std(ddof=1).dropna()

@@ -144,8 +144,10 @@ rule
 # layout, 48×64 frames; the studies read it as `motion:DIR` and train on 8×40² crops. 40² rather than 32² or 48²:
 # there some layer's feature map is parallel to its kernel (at 32² an 8×8×8 map under the 1×1×1 convs, at 48² an
 # 8×24×24 map under a 1×3×3 kernel in the official variant),
-# where $D(S,K)$ is infinite (notebook 01, §4). Chance is 10 %; a spatial-only net can at best tell the five pairs
-# apart: 20 %.
+# where $D(S,K)$ is infinite (notebook 01, §4). Chance is 10 %. A spatial-only net gives a clip and its time
+# reversal the same logits, so even if it told the five pairs apart perfectly it would be right on one clip of each
+# pair: 50 % at best. The control criterion below (≤ 2 × chance + 3 points, 23 %) is stricter than that ceiling: it
+# asks that the control has not learned much even of which pair a clip belongs to.
 
 # %%
 splits = {s: len(build_dataset(f"motion:{bench}", s, clip, train=False)) for s in ("train", "val")}

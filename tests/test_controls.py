@@ -66,12 +66,13 @@ def test_reversal_asymmetry_is_zero_exactly_when_every_temporal_kernel_is_switch
 def test_check_controls_reads_intervals_and_pair_level():
     from e3dlib.controls import check_controls
 
-    ok = check_controls([0.11, 0.12, 0.13], [0.70, 0.75, 0.80], chance=0.1)
-    assert ok.control_ok and ok.beats and ok.holds and ok.pair_level == pytest.approx(0.23)
+    ok = check_controls([0.11, 0.12, 0.13], [0.70, 0.75, 0.80])
+    assert ok.control_ok and ok.beats and ok.holds and ok.ceiling == pytest.approx(0.53)  # one of each pair + 3
     assert ok.control[0] == pytest.approx(0.12) and ok.temporal[1] < 0.75 < ok.temporal[2]
-    leaky = check_controls([0.30, 0.32, 0.31], [0.70, 0.75, 0.80], chance=0.1)
-    assert not leaky.control_ok and not leaky.holds  # a control above pair level: nothing is read
-    overlap = check_controls([0.10, 0.20, 0.15], [0.12, 0.30, 0.20], chance=0.1)
+    leaky = check_controls([0.60, 0.62, 0.61], [0.70, 0.75, 0.80])
+    assert not leaky.control_ok and not leaky.holds  # above what a blind net can reach: frame order leaks
+    overlap = check_controls([0.10, 0.20, 0.15], [0.12, 0.30, 0.20])
     assert overlap.control_ok and not overlap.beats  # intervals overlap: not clearly above
-    single = check_controls([0.1], [0.5], chance=0.1)
+    single = check_controls([0.1], [0.5])
+    assert check_controls([0.3], [0.5], paired_fraction=0.5).ceiling == pytest.approx(0.78)
     assert single.beats and single.control[1] != single.control[1]  # one run: means compared, NaN interval

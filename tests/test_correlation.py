@@ -62,3 +62,10 @@ def test_paired_difference_uses_the_same_resamples():
     assert tie["p"] > 0.05  # two nearly identical scores: no difference called
     same = paired_difference(df, "acc", "good", "good", n_boot=100)
     assert same["difference"] == same["lo"] == same["hi"] == 0.0  # identical scores: no spread at all
+
+
+def test_correlation_table_marks_undefined_scores_instead_of_failing():
+    df = pd.DataFrame({"acc": [0.1, 0.5, 0.3, 0.9], "good": [1.0, 5.0, 3.0, 9.0], "broken": [np.nan] * 3 + [1.0]})
+    t = correlation_table(df, "acc", ["broken", "good"], n_boot=50).set_index("score")
+    assert t.loc["good", "kendall"] == pytest.approx(1.0) and np.isnan(t.loc["broken", "kendall"])
+    assert t.loc["broken", "n"] == 1 and list(t.index) == ["good", "broken"]

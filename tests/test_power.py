@@ -69,3 +69,10 @@ def test_kendall_power_matches_the_design_numbers():
     assert kendall_power(0.3, 30) == pytest.approx(0.64, abs=0.01)
     assert kendall_power(0.3, 60) == pytest.approx(0.92, abs=0.01)
     assert kendall_power(0.0, 30) == pytest.approx(0.05, abs=1e-9)
+
+
+def test_welch_ci_constant_groups_are_untestable_not_significant():
+    from e3dlib.power import welch_ci
+
+    r = welch_ci([0.5] * 3, [0.1] * 3)  # constant up to rounding: no interval exists
+    assert r["diff"] == pytest.approx(0.4) and np.isnan(r["p"]) and np.isnan(r["lo"])

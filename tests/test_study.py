@@ -139,3 +139,16 @@ def test_every_committed_result_row_is_still_a_cache_hit():
         with pytest.raises(ValueError, match=r"another recipe \(act differ\)"):
             _check_same_run(path, row, spec, replace(today, act="relu"), sizes)
     assert legacy >= 40  # notebook 07's rows, written with the old spellings: what the normalisation is for
+
+
+def test_seed_sds_per_run_folder_not_per_spec_name():
+    from pathlib import Path
+
+    from e3dlib.study import read_rows, seed_sds
+
+    rows = read_rows(Path(__file__).resolve().parents[1] / "data" / "results" / "07" / "proxy")
+    sds = seed_sds(rows, "top1[1-Center]")
+    assert {"E3D-S", "E3D-S-t-stem"} <= set(sds.index)  # the same spec name, two nets: never pooled
+    both = rows[rows["net"].isin(["E3D-S", "E3D-S-t-stem"])]
+    assert sds["E3D-S"] < both["top1[1-Center]"].std()  # pooling them would inflate the sd
+    assert seed_sds(pd.DataFrame(), "x").empty

@@ -67,8 +67,8 @@ class SearchConfig:
     `max_depth` optionally caps each stage's depth (the official code: (3, 6, 6, 6, 6), so that 83 layers fit);
     Algorithm 1's "maximal depth L" is `budget_layers`. Without a layers budget STEntr favours very deep nets.
     `temporal_stem` > 0 gives every candidate X3D's depthwise `temporal_stem` x 1 x 1 stem conv (fixed, like the
-    stem's kernel; 0 = the paper's space, a purely spatial stem): notebook 07 found the E3D nets need it to
-    leave the plateau at CPU scale.
+    stem's kernel; 0 = the initial structure's stem as it is, for e3d-initial the paper's purely spatial one):
+    notebook 07 found the E3D nets need it to leave the plateau at CPU scale.
     """
 
     frames: int = 13
