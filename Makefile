@@ -66,9 +66,12 @@ build/smoke/%.ipynb: notebooks/%.py $(STAMP) $(LIB)
 # The rendered notebooks (committed) and figures/ at scale="proxy". Each notebook is independent: 03 and 04
 # share the motion benchmark they generate under data/generated/proxy/motion-0304 (whichever runs first writes it),
 # 06 generates its own benchmarks there; trained runs are cached in runs/NN/proxy and re-used by later runs.
+# FRESH=1 retrains everything: the trained notebooks (those with a runs_dir parameter) get an empty runs_dir under
+# build/fresh/ instead of their committed result rows in data/results/ (hours per notebook on 2 cores).
 reproduce: $(RENDERED)
 notebooks/%.ipynb: notebooks/%.py $(STAMP) $(LIB)
-	$(RUN_NB) $< --scale proxy --out $@ --figures figures
+	$(RUN_NB) $< --scale proxy --out $@ --figures figures \
+	  $(if $(and $(FRESH),$(shell grep -l '^runs_dir' $<)),-p runs_dir=build/fresh/$*)
 
 lab: setup
 	$(PY) -m pip install -q -e '.[lab]'

@@ -50,3 +50,16 @@ def test_the_cpu_wheel_route_is_the_same_index_everywhere():
     assert CPU_INDEX in readme and "torch==2.13.0" in readme
     pins = set(re.findall(r"torch==([\d.]+)", readme + text + (ROOT / "Makefile").read_text()))
     assert pins == {"2.13.0"}  # one torch version named everywhere
+
+
+def test_reproduce_fresh_gives_the_trained_notebooks_an_empty_runs_dir():
+    def recipe(target: str, *variables: str) -> str:
+        r = subprocess.run(["make", "-n", "-B", target, *variables], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    trained, analytic = "notebooks/03_reproduce_kernel_selection.ipynb", "notebooks/01_derive_entropy_bound.ipynb"
+    assert "-p runs_dir=build/fresh/03_reproduce_kernel_selection" in recipe(trained, "FRESH=1")
+    assert "runs_dir" not in recipe(trained)  # by default: the committed result rows
+    assert "runs_dir" not in recipe(analytic, "FRESH=1")  # no runs_dir parameter: nothing to pass
