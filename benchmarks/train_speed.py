@@ -140,16 +140,53 @@ def bare_steps(frames: int, size: int, batch: int, steps: int) -> None:
         print(f"  {tag:<28} E3D-S / X3D-S throughput ratio: {res['e3d-s'] / res['x3d-s']:.2f}")
 
 
+def depthwise(repeats: int = 12) -> None:
+    """The bare training step (1 thread, CPU time) of the studies' nets with e3dlib.depthwise's backward against
+    PyTorch's own for every depthwise conv, alternated twice; prints the ratio."""
+    from e3dlib.depthwise import DepthwiseConv3d
+
+    torch.set_num_threads(1)
+    cl = torch.channels_last_3d
+    for name in ("e3d-s", "x3d-s"):
+        times = {"pytorch": [], "e3dlib": []}
+        for _ in range(2):
+            for which in times:
+                torch.manual_seed(0)
+                model = build_model(scale_width(PRESETS[name].with_input(8, 40), 0.35), num_classes=10)
+                model = model.to(memory_format=cl).train()
+                if which == "pytorch":
+                    for m in model.modules():
+                        if isinstance(m, DepthwiseConv3d):
+                            m.forward = torch.nn.Conv3d.forward.__get__(m)
+                opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+                x, y = torch.randn(16, 3, 8, 40, 40).to(memory_format=cl), torch.randint(0, 10, (16,))
+                for i in range(3 + repeats):
+                    if i == 3:
+                        t = time.process_time()
+                    loss = F.cross_entropy(model(x), y)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                times[which].append((time.process_time() - t) / repeats)
+        p, e = min(times["pytorch"]), min(times["e3dlib"])
+        print(f"  {name} x0.35 8x40^2 batch 16, 1 thread: PyTorch's depthwise backward {1e3 * p:.0f} ms/step, "
+              f"e3dlib.depthwise {1e3 * e:.0f} ms/step: {p / e:.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--videos", type=int, default=200, help="videos of each generated set (80%% train)")
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="loader processes to try (now)")
     ap.add_argument("--steps", action="store_true", help="also time the bare step of the full-width presets")
     ap.add_argument("--processes", action="store_true", help="also time two 1-thread runs side by side")
+    ap.add_argument("--depthwise", action="store_true", help="only the depthwise-backward comparison (bare steps)")
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch", type=int, default=16)
     a = ap.parse_args()
+    if a.depthwise:
+        depthwise()
+        return
     recipes(a.videos, a.workers)
     if a.processes:
         processes(a.videos)

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .depthwise import DepthwiseConv3d
 from .spec import ArchSpec, SpecError, StageSpec, has_se, se_channels
 
 
@@ -30,8 +31,7 @@ class Stem(nn.Module):
         self.conv_xy = nn.Conv3d(spec.in_channels, c, (s.kt, s.k, s.k), stride=(1, s.stride, s.stride),
                                  padding=(s.kt // 2, s.k // 2, s.k // 2), bias=False)
         tk = s.temporal_kernel
-        self.conv_t = (nn.Conv3d(c, c, (tk, 1, 1), padding=(tk // 2, 0, 0), groups=c, bias=False)
-                       if tk else nn.Identity())
+        self.conv_t = DepthwiseConv3d(c, (tk, 1, 1), padding=(tk // 2, 0, 0)) if tk else nn.Identity()
         self.bn = nn.BatchNorm3d(c)
         self.act = nn.ReLU(inplace=True)
 
@@ -62,9 +62,8 @@ class Block(nn.Module):
         super().__init__()
         b, o = st.bottleneck, st.out_channels
         self.expand = nn.Sequential(nn.Conv3d(cin, b, 1, bias=False), nn.BatchNorm3d(b), nn.ReLU(inplace=True))
-        self.dw = nn.Sequential(nn.Conv3d(b, b, (st.kt, st.k, st.k), stride=(1, stride, stride),
-                                          padding=(st.kt // 2, st.k // 2, st.k // 2), groups=b, bias=False),
-                                nn.BatchNorm3d(b))
+        self.dw = nn.Sequential(DepthwiseConv3d(b, (st.kt, st.k, st.k), stride=(1, stride, stride),
+                                                padding=(st.kt // 2, st.k // 2, st.k // 2)), nn.BatchNorm3d(b))
         self.se = SqueezeExcite(b, se) if se else nn.Identity()
         self.act = _act(act)
         self.project = nn.Sequential(nn.Conv3d(b, o, 1, bias=False), nn.BatchNorm3d(o))
