@@ -302,6 +302,17 @@ def default_figures(out: str | Path) -> str:
     return str(parent / "figures")
 
 
+def figures_param(figures: str | Path, root: Path, cwd: Path | None = None) -> str:
+    """--figures as the notebook sees it after `paths.at_root()`: relative to the repository root when inside it
+    (so renders stay free of machine paths), absolute otherwise; a relative --figures means the caller's cwd."""
+    path = Path(figures)
+    path = path if path.is_absolute() else ((cwd or Path.cwd()) / path).resolve()
+    try:
+        return str(path.relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m e3dlib.notebooks SOURCE --scale S --out OUT [-p NAME=VALUE ...]`: run a notebook source headless;
     prints where it went; exit 0, 1 when a cell fails, 2 for bad input or an unwritable --out."""
@@ -330,7 +341,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     t = time.time()
     try:
-        run_notebook(args.source, args.out, scale=args.scale, figures=args.figures, params=params)
+        from .paths import repo_root
+
+        try:
+            root = repo_root(Path(args.source).resolve().parent)
+        except FileNotFoundError:
+            root = Path.cwd()
+        run_notebook(args.source, args.out, scale=args.scale, figures=figures_param(args.figures, root), params=params,
+                     root=root)
     except NotebookError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1 if isinstance(e, CellError) else 2

@@ -215,3 +215,13 @@ def test_a_hand_run_writes_its_figures_beside_its_output(tmp_path):
     root = Path(__file__).resolve().parents[1]
     assert default_figures(root / "notebooks" / "01_derive_entropy_bound.ipynb") == "figures"  # make reproduce
     assert default_figures(tmp_path / "01.ipynb") == str(tmp_path / "figures")  # README's hand run: not figures/
+
+
+def test_figures_param_is_root_relative_inside_the_repo_and_absolute_outside(tmp_path):
+    from e3dlib.notebooks import figures_param
+
+    root = Path(__file__).resolve().parents[1]
+    assert figures_param("figures", root, cwd=root) == "figures"  # make reproduce
+    assert figures_param("../figures", root, cwd=root / "notebooks") == "figures"  # the same folder, from notebooks/
+    assert figures_param("build/smoke/figures", root, cwd=root) == "build/smoke/figures"
+    assert figures_param("figs", root, cwd=tmp_path) == str(tmp_path / "figs")  # the caller's cwd, outside the repo
