@@ -1,11 +1,13 @@
 """A depthwise 3D convolution whose backward pass is faster on the CPU than PyTorch's own.
 
 Training the studies' nets is dominated by the backward of their depthwise convs (torch 2.13, 2 cores, 8x40^2
-crops: about two thirds of a training step). For a stride-1 depthwise conv, the input gradient is itself a depthwise
-conv with the flipped kernel (fast in oneDNN), and the weight gradient is the sum over temporal taps of depthwise
-conv2d weight gradients. `DepthwiseConv3d` uses that backward where it measured faster (stride 1, feature maps of at
-most `FAST_MAX_SIDE` pixels a side, channels-last-3d input, gradients enabled) and PyTorch's everywhere else; its
-parameters and state dict are `nn.Conv3d`'s. `benchmarks/train_speed.py --depthwise` measures the gain.
+crops: about two thirds of a training step), and most of that is the input gradient, which PyTorch's CPU backward
+computes far more slowly than a forward conv. For a stride-1 depthwise conv the input gradient *is* a depthwise
+conv, with the kernel flipped in every dimension and the padding mirrored; `DepthwiseConv3d` computes it that way
+(oneDNN's fast forward) and leaves the weight gradient to PyTorch (a weight-only backward). It does so for stride 1,
+channels-last-3d input on the CPU with gradients enabled, and is a plain `nn.Conv3d` everywhere else (strided convs,
+inference, tracing, CUDA); its parameters and state dict are `nn.Conv3d`'s. `benchmarks/train_speed.py
+--depthwise` measures the gain per training step.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-FAST_MAX_SIDE = 10  # on 20^2 maps the per-tap weight gradient is no faster than PyTorch's backward
 
 
 class _DepthwiseBackward(torch.autograd.Function):
@@ -27,30 +27,15 @@ class _DepthwiseBackward(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gy: torch.Tensor):
         x, w = ctx.saved_tensors
-        pad = ctx.padding
-        c, _, kt, kh, kw = w.shape
+        pad, c = ctx.padding, w.shape[0]
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            flipped = tuple(k - 1 - p for k, p in zip((kt, kh, kw), pad, strict=True))
-            gx = F.conv3d(gy, w.flip(2, 3, 4), padding=flipped, groups=c)
+            mirrored = tuple(k - 1 - p for k, p in zip(w.shape[2:], pad, strict=True))
+            gx = F.conv3d(gy, w.flip(2, 3, 4), padding=mirrored, groups=c)
         if ctx.needs_input_grad[1]:
-            gw = torch.stack([_tap_weight_grad(x, gy, w, a, pad) for a in range(kt)], 2)
+            gw = torch.ops.aten.convolution_backward(gy, x, w, None, (1, 1, 1), pad, (1, 1, 1), False, (0, 0, 0), c,
+                                                     (False, True, False))[1]
         return gx, gw, None
-
-
-def _tap_weight_grad(x: torch.Tensor, gy: torch.Tensor, w: torch.Tensor, a: int,
-                     pad: tuple[int, int, int]) -> torch.Tensor:
-    """d loss / d w[:, :, a]: the depthwise conv2d weight gradient over the frames that temporal tap `a` pairs
-    (output frame t reads input frame t + a - pad_t)."""
-    c, t_in, t_out = w.shape[0], x.shape[2], gy.shape[2]
-    lo, hi = max(0, pad[0] - a), min(t_out, t_in + pad[0] - a)
-    if hi <= lo:  # the tap only ever sees padding
-        return torch.zeros_like(w[:, :, a])
-    cl, shift = torch.channels_last, a - pad[0]
-    xs = x[:, :, lo + shift:hi + shift].transpose(1, 2).reshape(-1, c, *x.shape[3:]).contiguous(memory_format=cl)
-    gs = gy[:, :, lo:hi].transpose(1, 2).reshape(-1, c, *gy.shape[3:]).contiguous(memory_format=cl)
-    return torch.ops.aten.convolution_backward(gs, xs, w[:, :, a], None, (1, 1), pad[1:], (1, 1), False, (0, 0), c,
-                                               (False, True, False))[1]
 
 
 class DepthwiseConv3d(nn.Conv3d):
@@ -63,8 +48,7 @@ class DepthwiseConv3d(nn.Conv3d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, T, H, W) -> (B, C, T, H', W'), as `nn.Conv3d`."""
-        if (self.stride == (1, 1, 1) and x.shape[-1] <= FAST_MAX_SIDE and x.shape[-2] <= FAST_MAX_SIDE
-                and torch.is_grad_enabled() and x.device.type == "cpu"
+        if (self.stride == (1, 1, 1) and torch.is_grad_enabled() and x.device.type == "cpu"
                 and x.is_contiguous(memory_format=torch.channels_last_3d) and not torch.jit.is_tracing()):
             return _DepthwiseBackward.apply(x, self.weight, self.padding)
         return super().forward(x)

@@ -10,7 +10,7 @@ CL = torch.channels_last_3d
 
 
 @pytest.mark.parametrize("c, t, h, kernel", [(8, 8, 5, (3, 3, 3)), (16, 8, 10, (1, 5, 5)), (8, 4, 3, (5, 1, 1)),
-                                             (4, 2, 4, (5, 3, 3)), (6, 13, 7, (3, 1, 1))])
+                                             (4, 2, 4, (5, 3, 3)), (6, 13, 7, (3, 1, 1)), (8, 8, 20, (5, 1, 1))])
 def test_gradients_equal_pytorchs(c, t, h, kernel):
     torch.manual_seed(0)
     pad = tuple(k // 2 for k in kernel)
@@ -43,10 +43,15 @@ def test_module_is_a_conv3d_and_falls_back_where_the_fast_path_does_not_apply():
         m.stride = ref.stride = stride
         x = torch.randn(shape).to(memory_format=fmt)
         assert torch.equal(m(x), ref(x))
-    fast = m(torch.randn(2, 8, 4, 6, 6).to(memory_format=CL).requires_grad_())
-    assert fast.grad_fn.name().endswith("_DepthwiseBackwardBackward")  # stride 1, small maps, channels-last
+    m.stride = (1, 1, 1)
+    fast = m(torch.randn(2, 8, 4, 20, 20).to(memory_format=CL).requires_grad_())
+    assert fast.grad_fn.name().endswith("_DepthwiseBackwardBackward")  # stride 1, channels-last, with gradients
+    m.stride = (1, 2, 2)
     slow = m(torch.randn(2, 8, 4, 20, 20).to(memory_format=CL).requires_grad_())
-    assert "Convolution" in slow.grad_fn.name()  # large maps: PyTorch's backward
+    assert "Convolution" in slow.grad_fn.name()  # strided: PyTorch's backward
+    m.stride = (1, 1, 1)
+    with torch.no_grad():
+        assert m(torch.randn(2, 8, 4, 6, 6).to(memory_format=CL)).grad_fn is None  # inference: plain conv
 
 
 def test_a_whole_training_step_matches_pytorchs_conv():
