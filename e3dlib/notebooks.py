@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .render import clean, merge_injected
+
 SCALES = ("smoke", "proxy", "full")
 REQUIRED = ("scale", "seed", "device", "data_root", "figures_dir")
 
@@ -168,62 +170,6 @@ def resolve_parameters(declared: dict[str, Any], given: dict[str, Any], path: st
     return out
 
 
-def merge_injected(nb: Any, resolved: dict[str, Any]) -> None:
-    """Show `resolved` in the `parameters` cell and drop papermill's `injected-parameters` cell.
-
-    Only the values that differ are rewritten (comments and formatting stay); execution counts after the dropped
-    cell move down by one, so the numbering has no gap.
-    """
-    tags = [c.metadata.get("tags", []) for c in nb.cells]
-    injected = next((i for i, t in enumerate(tags) if "injected-parameters" in t), None)
-    if injected is None:
-        return
-    count = nb.cells[injected].get("execution_count")
-    del nb.cells[injected]
-    cell = next((c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])), None)
-    if cell is not None:
-        lines = cell.source.splitlines(keepends=True)
-        for node in reversed(ast.parse(cell.source).body):
-            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
-            name = target.id if isinstance(target, ast.Name) else None
-            if name not in resolved or ast.literal_eval(node.value) == resolved[name]:
-                continue
-            v = node.value
-            first, last = lines[v.lineno - 1], lines[v.end_lineno - 1]
-            new = first[:v.col_offset] + _literal(resolved[name]) + last[v.end_col_offset:]
-            lines[v.lineno - 1:v.end_lineno] = [new]
-        cell.source = "".join(lines)
-    if count is not None:
-        for c in nb.cells:
-            if c.get("execution_count") and c.execution_count > count:
-                c.execution_count -= 1
-            for out in c.get("outputs", []):
-                if out.get("execution_count") and out["execution_count"] > count:
-                    out["execution_count"] -= 1
-
-
-def _literal(value: Any) -> str:
-    """Python source for a parameter value; strings in double quotes, as the notebooks write them."""
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
-
-
-def _clean(nb: Any, root: Path) -> None:
-    """Drop timestamps/durations/paths that papermill and the kernel write, so outputs are reproducible."""
-    nb.metadata.pop("papermill", None)
-    nb.metadata.pop("widgets", None)
-    nb.metadata.pop("jupytext", None)  # a render is an output: no pairing that would let JupyterLab write the .py
-    pat = re.compile(re.escape(str(root.resolve())) + r"/?")
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        for out in cell.get("outputs", []):
-            if "text" in out:
-                out["text"] = pat.sub("", out["text"])
-            data = out.get("data", {})
-            if "text/plain" in data:
-                data["text/plain"] = pat.sub("", data["text/plain"])
-
-
 def run_notebook(source: str | Path, out: str | Path, *, scale: str, figures: str = "figures",
                  params: dict[str, Any] | None = None, root: str | Path = ".") -> dict[str, Any]:
     """Execute `source` (jupytext percent) into `out` with papermill; returns the resolved parameters."""
@@ -252,7 +198,7 @@ def run_notebook(source: str | Path, out: str | Path, *, scale: str, figures: st
             raise CellError(f"{where}: {e.ename}: {e.evalue}{_failing_line(e)}") from None
         result = nbformat.read(tmp_out, as_version=4)
     merge_injected(result, resolved)
-    _clean(result, root)
+    clean(result, root)
     nbformat.write(result, out)
     fig_dir = root / figures
     fig_dir.mkdir(parents=True, exist_ok=True)

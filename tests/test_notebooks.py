@@ -8,13 +8,13 @@ import pytest
 from e3dlib.notebooks import (
     NotebookError,
     defined_scales,
-    merge_injected,
     pick,
     resolve_parameters,
     run_notebook,
     save_figure,
     save_table,
 )
+from e3dlib.render import merge_injected
 
 ROOT = Path(__file__).resolve().parents[1]
 
