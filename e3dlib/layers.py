@@ -45,12 +45,6 @@ def stage_geometry(spec: ArchSpec) -> list[Geometry]:
     return out
 
 
-def stage_inputs(spec: ArchSpec) -> list[tuple[int, int, int]]:
-    """(in_channels, H, W) entering each stage, using the real conv output sizes."""
-    widths = [spec.stem.out_channels] + [st.out_channels for st in spec.stages[:-1]]
-    return [(c, g.h, g.h) for c, g in zip(widths, stage_geometry(spec)[1:-1], strict=True)]
-
-
 def final_size(spec: ArchSpec) -> tuple[int, int, int]:
     """(T, H, W) of the map that conv5 sees."""
     g = stage_geometry(spec)[-1]
