@@ -42,9 +42,10 @@ def test_input_grad_is_the_transposed_conv():
     torch.manual_seed(0)
     for size, stride, pad in [((8, 7, 6), (1, 2, 2), (1, 1, 1)), ((5, 9, 9), (2, 3, 3), (1, 0, 2))]:
         w = torch.randn(4, 1, 3, 3, 5)
-        out = [(n + 2 * p - k) // s + 1 for n, p, k, s in zip(size, pad, w.shape[2:], stride)]
+        out = [(n + 2 * p - k) // s + 1 for n, p, k, s in zip(size, pad, w.shape[2:], stride, strict=True)]
         gy = torch.randn(2, 4, *out).to(memory_format=CL)
-        extra = [n + 2 * p - ((o - 1) * s + k) for n, p, o, s, k in zip(size, pad, out, stride, w.shape[2:])]
+        extra = [n + 2 * p - ((o - 1) * s + k)
+                 for n, p, o, s, k in zip(size, pad, out, stride, w.shape[2:], strict=True)]
         want = F.conv_transpose3d(gy, w, stride=stride, padding=pad, output_padding=extra, groups=4)
         got = input_grad(gy, w, size, stride, pad)
         assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
