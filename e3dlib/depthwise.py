@@ -8,7 +8,7 @@ flipped in every dimension, the padding mirrored; `DepthwiseConv3d` computes it 
 e.g. 0.34 vs 4.95 ms for a 136-channel 3x3x3 stride-(1,2,2) conv of a 16x8x3^2 batch, 1 thread) and leaves the
 weight gradient to PyTorch (a weight-only backward). It does so for channels-last-3d input on the CPU with
 gradients enabled, where the padding is at most the kernel size - 1, and is a plain `nn.Conv3d` everywhere else
-(inference, tracing, CUDA); its parameters and state dict are `nn.Conv3d`'s. `benchmarks/train_speed.py
+(inference, tracing, CUDA, CPU autocast); its parameters and state dict are `nn.Conv3d`'s. `benchmarks/train_speed.py
 --depthwise` measures the gain per training step.
 """
 
@@ -29,8 +29,8 @@ def input_grad(gy: torch.Tensor, w: torch.Tensor, size: Triple, stride: Triple, 
     k = w.shape[2:]
     if stride != (1, 1, 1):
         extra = [n + 2 * p - ((o - 1) * s + kk) for n, p, o, s, kk in zip(size, padding, out, stride, k, strict=True)]
-        spread = gy.new_zeros(b, c, *((o - 1) * s + 1 + e for o, s, e in zip(out, stride, extra, strict=True)))
-        spread = spread.contiguous(memory_format=torch.channels_last_3d)
+        size_ = (b, c, *((o - 1) * s + 1 + e for o, s, e in zip(out, stride, extra, strict=True)))
+        spread = torch.empty(size_, dtype=gy.dtype, device=gy.device, memory_format=torch.channels_last_3d).zero_()
         spread[:, :, :(out[0] - 1) * stride[0] + 1:stride[0], :(out[1] - 1) * stride[1] + 1:stride[1],
                :(out[2] - 1) * stride[2] + 1:stride[2]] = gy
         gy = spread
@@ -69,7 +69,7 @@ class DepthwiseConv3d(nn.Conv3d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, T, H, W) -> (B, C, T', H', W'), as `nn.Conv3d`."""
         if (torch.is_grad_enabled() and x.device.type == "cpu" and not torch.jit.is_tracing()
-                and x.is_contiguous(memory_format=torch.channels_last_3d)
+                and not torch.is_autocast_enabled("cpu") and x.is_contiguous(memory_format=torch.channels_last_3d)
                 and all(p < k for p, k in zip(self.padding, self.kernel_size, strict=True))):
             return _DepthwiseBackward.apply(x, self.weight, self.padding, self.stride)
         return super().forward(x)

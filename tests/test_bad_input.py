@@ -69,7 +69,8 @@ CASES = [
     # train and evaluate options, checked before any work
     (["train", "--arch", "e3d-initial", "--data", "motion:{d}/motion", "--out", "{tmp}/t", "--cache-dir",
       "{d}/a-file", *SMALL], "--cache-dir"),
-    (["train", "--arch", "e3d-initial", "--data", "motion:{d}/motion", "--out", "{tmp}/t", "--lr", "nan"], "--lr nan"),
+    (["train", "--arch", "e3d-initial", "--data", "motion:{d}/motion", "--out", "{tmp}/t", "--lr", "nan"],
+     "--lr nan: must be a finite number > 0"),
     (["train", "--arch", "e3d-initial", "--data", "motion:{d}/motion", "--out", "{d}/a-file"], "a-file is a file"),
     (["train", "--arch", "e3d-initial", "--data", "motion:{d}/broken", "--out", "{tmp}/t", "--workers", "1", *SMALL],
      "none of the"),

@@ -72,6 +72,10 @@ def test_module_is_a_conv3d_and_falls_back_where_the_fast_path_does_not_apply():
     wide = m(torch.randn(2, 8, 4, 20, 20).to(memory_format=CL).requires_grad_())
     assert "Convolution" in wide.grad_fn.name()  # padding >= kernel: no mirrored padding, PyTorch's backward
     m.padding = (1, 1, 1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # bf16 output gradients against fp32 weights: PyTorch's
+        mixed = m(torch.randn(2, 8, 4, 20, 20).to(memory_format=CL).requires_grad_())
+        assert "Convolution" in mixed.grad_fn.name()
+    mixed.float().sum().backward()
     with torch.no_grad():
         assert m(torch.randn(2, 8, 4, 6, 6).to(memory_format=CL)).grad_fn is None  # inference: plain conv
 
