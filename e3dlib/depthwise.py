@@ -2,11 +2,13 @@
 
 Training the studies' nets is dominated by the backward of their depthwise convs (torch 2.13, 2 cores, 8x40^2
 crops: about two thirds of a training step), and most of that is the input gradient, which PyTorch's CPU backward
-computes far more slowly than a forward conv. For a stride-1 depthwise conv the input gradient *is* a depthwise
-conv, with the kernel flipped in every dimension and the padding mirrored; `DepthwiseConv3d` computes it that way
-(oneDNN's fast forward) and leaves the weight gradient to PyTorch (a weight-only backward). It does so for stride 1,
-channels-last-3d input on the CPU with gradients enabled, and is a plain `nn.Conv3d` everywhere else (strided convs,
-inference, tracing, CUDA); its parameters and state dict are `nn.Conv3d`'s. `benchmarks/train_speed.py
+computes far more slowly than a forward conv. The input gradient of a depthwise conv *is* a stride-1 depthwise
+conv of the output gradient -- with zeros inserted between its elements where the conv is strided, and the kernel
+flipped in every dimension, the padding mirrored; `DepthwiseConv3d` computes it that way (oneDNN's fast forward;
+e.g. 0.34 vs 4.95 ms for a 136-channel 3x3x3 stride-(1,2,2) conv of a 16x8x3^2 batch, 1 thread) and leaves the
+weight gradient to PyTorch (a weight-only backward). It does so for channels-last-3d input on the CPU with
+gradients enabled, where the padding is at most the kernel size - 1, and is a plain `nn.Conv3d` everywhere else
+(inference, tracing, CUDA, CPU autocast); its parameters and state dict are `nn.Conv3d`'s. `benchmarks/train_speed.py
 --depthwise` measures the gain per training step.
 """
 
@@ -16,39 +18,58 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+Triple = tuple[int, int, int]
+
+
+def input_grad(gy: torch.Tensor, w: torch.Tensor, size: Triple, stride: Triple, padding: Triple) -> torch.Tensor:
+    """The gradient with respect to the input (of spatial `size`) of `F.conv3d(x, w, stride=stride,
+    padding=padding, groups=C)` for the output gradient `gy`: a stride-1 depthwise conv, with the flipped kernel,
+    of `gy` dilated by the stride (zeros between its elements; trailing zeros for input the conv never reached)."""
+    b, c, *out = gy.shape
+    k = w.shape[2:]
+    if stride != (1, 1, 1):
+        extra = [n + 2 * p - ((o - 1) * s + kk) for n, p, o, s, kk in zip(size, padding, out, stride, k, strict=True)]
+        size_ = (b, c, *((o - 1) * s + 1 + e for o, s, e in zip(out, stride, extra, strict=True)))
+        spread = torch.empty(size_, dtype=gy.dtype, device=gy.device, memory_format=torch.channels_last_3d).zero_()
+        spread[:, :, :(out[0] - 1) * stride[0] + 1:stride[0], :(out[1] - 1) * stride[1] + 1:stride[1],
+               :(out[2] - 1) * stride[2] + 1:stride[2]] = gy
+        gy = spread
+    mirrored = tuple(kk - 1 - p for kk, p in zip(k, padding, strict=True))
+    return F.conv3d(gy, w.flip(2, 3, 4), padding=mirrored, groups=c)
+
 
 class _DepthwiseBackward(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, w: torch.Tensor, padding: tuple[int, int, int]) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, w: torch.Tensor, padding: Triple, stride: Triple = (1, 1, 1)) -> torch.Tensor:
         ctx.save_for_backward(x, w)
-        ctx.padding = padding
-        return F.conv3d(x, w, padding=padding, groups=w.shape[0])
+        ctx.padding, ctx.stride = padding, stride
+        return F.conv3d(x, w, stride=stride, padding=padding, groups=w.shape[0])
 
     @staticmethod
     def backward(ctx, gy: torch.Tensor):
         x, w = ctx.saved_tensors
-        pad, c = ctx.padding, w.shape[0]
+        pad, stride, c = ctx.padding, ctx.stride, w.shape[0]
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            mirrored = tuple(k - 1 - p for k, p in zip(w.shape[2:], pad, strict=True))
-            gx = F.conv3d(gy, w.flip(2, 3, 4), padding=mirrored, groups=c)
+            gx = input_grad(gy, w, tuple(x.shape[2:]), stride, pad)
         if ctx.needs_input_grad[1]:
-            gw = torch.ops.aten.convolution_backward(gy, x, w, None, (1, 1, 1), pad, (1, 1, 1), False, (0, 0, 0), c,
+            gw = torch.ops.aten.convolution_backward(gy, x, w, None, stride, pad, (1, 1, 1), False, (0, 0, 0), c,
                                                      (False, True, False))[1]
-        return gx, gw, None
+        return gx, gw, None, None
 
 
 class DepthwiseConv3d(nn.Conv3d):
     """`nn.Conv3d(channels, channels, kernel, stride, padding, groups=channels, bias=False)` with the faster
     backward where it applies (see the module docstring); the same parameters, state dict and forward values."""
 
-    def __init__(self, channels: int, kernel: tuple[int, int, int], stride: tuple[int, int, int] = (1, 1, 1),
-                 padding: tuple[int, int, int] = (0, 0, 0)) -> None:
+    def __init__(self, channels: int, kernel: Triple, stride: Triple = (1, 1, 1),
+                 padding: Triple = (0, 0, 0)) -> None:
         super().__init__(channels, channels, kernel, stride=stride, padding=padding, groups=channels, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, T, H, W) -> (B, C, T, H', W'), as `nn.Conv3d`."""
-        if (self.stride == (1, 1, 1) and torch.is_grad_enabled() and x.device.type == "cpu"
-                and x.is_contiguous(memory_format=torch.channels_last_3d) and not torch.jit.is_tracing()):
-            return _DepthwiseBackward.apply(x, self.weight, self.padding)
+        """(B, C, T, H, W) -> (B, C, T', H', W'), as `nn.Conv3d`."""
+        if (torch.is_grad_enabled() and x.device.type == "cpu" and not torch.jit.is_tracing()
+                and not torch.is_autocast_enabled("cpu") and x.is_contiguous(memory_format=torch.channels_last_3d)
+                and all(p < k for p, k in zip(self.padding, self.kernel_size, strict=True))):
+            return _DepthwiseBackward.apply(x, self.weight, self.padding, self.stride)
         return super().forward(x)

@@ -64,7 +64,9 @@ def save_figure(fig: Any, name: str, figures_dir: str | Path, formats: tuple[str
         fig.savefig(d / f"{name}.{fmt}", dpi=150, bbox_inches="tight", metadata=meta.get(fmt, {}))
 
 
-DESIGN_KEYS = ("val_clips", "train_clips", "seeds", "models", "runs", "collapsed_runs", "chance", "median_top1")
+# train_core_hours: the training seconds (not evaluation) of every run, controls included, summed
+DESIGN_KEYS = ("val_clips", "train_clips", "seeds", "models", "runs", "collapsed_runs", "chance", "median_top1",
+               "train_core_hours")
 
 
 def save_design(name: str, figures_dir: str | Path, **design: Any) -> dict[str, Any]:

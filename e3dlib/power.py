@@ -6,7 +6,7 @@
   `delta` between group means with the given power, and `detectable_difference(n, sd)` -- its inverse: the
   smallest difference n runs per group detect (what a null result rules out);
 * `mean_std(rows, by, metrics)` -- per-group means, sds, counts and t-intervals over the runs that did not
-  collapse; `welch_t(a, b)` and `welch_ci(a, b)` -- the difference of two group means with its interval;
+  collapse; `welch_ci(a, b)` -- the difference of two group means with its Welch interval and p-value;
 * `holm(pvalues)` -- Holm's step-down adjustment for a family of tests;
 * `kendall_null_se(n)`, `kendall_power(tau, n)` -- what a Kendall tau over n models can resolve.
 """
@@ -92,20 +92,6 @@ def mean_std(rows: list[dict[str, Any]] | pd.DataFrame, by: list[str], metrics: 
     out["runs"] = out["runs"].fillna(0).astype(int)
     out["collapsed"] = out["collapsed"].fillna(0).astype(int)
     return out.reset_index()
-
-
-def welch_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Welch's t statistic and two-sided p-value for mean(a) != mean(b): NaN when a group has < 2 runs or both
-    are constant and equal; (+-inf, 0) when both are constant and differ."""
-    from scipy import stats
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 2 or len(b) < 2:
-        return float("nan"), float("nan")
-    if np.ptp(a) == 0 and np.ptp(b) == 0:  # no variance at all: equal means, or perfectly separated groups
-        return (float("nan"), float("nan")) if a[0] == b[0] else (math.copysign(math.inf, a[0] - b[0]), 0.0)
-    r = stats.ttest_ind(a, b, equal_var=False)
-    return float(r.statistic), float(r.pvalue)
 
 
 def welch_ci(a, b, level: float = 0.95) -> dict[str, float]:

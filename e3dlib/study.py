@@ -18,7 +18,6 @@ import pandas as pd
 
 from .cost import macs, params
 from .data.synthetic import MOTION_SETTINGS
-from .power import mean_std, welch_t  # noqa: F401  (re-exported: the studies' statistics live in power)
 from .recipe import TrainConfig
 from .scores import homo_entr, st_entr
 from .spec import ArchSpec, SpecError

@@ -360,7 +360,8 @@ record = save_design("03_design", figures_dir, val_clips=int(runs["val_videos"].
                      runs=len(finished), collapsed_runs=int(finished["collapsed"].sum()), chance=chance,
                      median_top1=float(finished.loc[~finished["collapsed"].astype(bool), "top1"].median()),
                      control_seeds=len(P["control_seeds"]), controls_hold=controls_hold, seed_sd_design=seed_sd,
-                     tests=len(verdict), correction="holm", alpha_design=alpha)
+                     tests=len(verdict), correction="holm", alpha_design=alpha,
+                     train_core_hours=round(float(runs["seconds"].sum()) / 3600, 2))
 assert [s.depth for s in family["X3D-S"].stages] == [3, 5, 5, 6, 7]
 assert (table1["gmacs"] / table1.loc[table1["variant"] == "X3D-S", "gmacs"].iloc[0]).between(0.9, 1.0).all()
 assert table1["homo_entr"].std() < table1["st_entr"].std()  # (Table 1's analytic columns, as the paper shows)

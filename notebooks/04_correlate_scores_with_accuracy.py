@@ -239,7 +239,8 @@ record = save_design("04_design", figures_dir, val_clips=int(runs["val_videos"].
                      chance=1 / runs["spec"].iloc[0]["num_classes"],
                      median_top1=float(runs.loc[runs["stem"] & ~runs["collapsed"].astype(bool), "top1"].median()),
                      median_top1_all_runs=float(runs["top1"].median()), noise_models=len(noise),
-                     primary_models=len(primary), seed_sd=seed_sd, tests=len(pairs), correction="holm")
+                     primary_models=len(primary), seed_sd=seed_sd, tests=len(pairs), correction="holm",
+                     train_core_hours=round(float(runs["seconds"].sum()) / 3600, 2))
 assert archs.loc[archs["stem"], "gmacs"].is_monotonic_increasing and len(nets) == 2 * P["models"]
 assert runs.groupby("model")["seed"].nunique().to_dict() == {k: len(v) for k, v in seeds.items()}
 assert (cost.dropna() > 0).all() and set(cost.dropna().index) >= set(PROXY_NAMES) and runs["collapsed"].notna().all()

@@ -253,7 +253,7 @@ record = save_design("06_design", figures_dir, val_clips=int(runs["val_videos"].
                      chance=chance["motion"], median_top1=float(motion_ok["top1"].median()),
                      views=sorted(long["views"].unique()), benchmarks=list(benchmarks), tests=len(verdict),
                      correction="holm", controls_hold=motion_readable, seed_sd_design=seed_sd,
-                     alpha_design=alpha)
+                     alpha_design=alpha, train_core_hours=round(float(runs["seconds"].sum()) / 3600, 2))
 assert abs(g["X3D-S (matched)"] / g["E3D (STEntr)"] - 1) < 0.05 and g.iloc[:2].max() <= macs(x3d) / 1e9 * 1.0001
 assert runs.groupby(["bench", "net"])["seed"].nunique().drop(list(control), level="net").eq(n).all()
 assert long["top1"].notna().all() and len(verdict) == n_tests

@@ -55,10 +55,10 @@ from e3dlib.families import sample_architectures
 from e3dlib.model import build_model
 from e3dlib.notebooks import pick, plot_style, save_figure, save_table
 from e3dlib.paths import at_root
-from e3dlib.power import binomial_sd, detectable_difference, seeds_for
+from e3dlib.power import binomial_sd, detectable_difference, mean_std, seeds_for
 from e3dlib.presets import scale_width
 from e3dlib.recipe import RECIPES, TrainConfig, with_recipe
-from e3dlib.study import describe, mean_std, train_grid
+from e3dlib.study import describe, train_grid
 
 at_root()  # data_root, runs_dir, figures_dir are relative to the repository root, also from JupyterLab
 

@@ -11,25 +11,44 @@ CL = torch.channels_last_3d
 
 @pytest.mark.parametrize("c, t, h, kernel", [(8, 8, 5, (3, 3, 3)), (16, 8, 10, (1, 5, 5)), (8, 4, 3, (5, 1, 1)),
                                              (4, 2, 4, (5, 3, 3)), (6, 13, 7, (3, 1, 1)), (8, 8, 20, (5, 1, 1))])
-def test_gradients_equal_pytorchs(c, t, h, kernel):
+@pytest.mark.parametrize("stride", [(1, 1, 1), (1, 2, 2), (2, 3, 2)])
+def test_gradients_equal_pytorchs(c, t, h, kernel, stride):
+    """Odd and even map sizes, so strided convs that never reach the last row/column are covered."""
     torch.manual_seed(0)
     pad = tuple(k // 2 for k in kernel)
     x = torch.randn(3, c, t, h, h).to(memory_format=CL).requires_grad_()
     w = torch.randn(c, 1, *kernel).requires_grad_()
-    ref = F.conv3d(x, w, padding=pad, groups=c)
+    ref = F.conv3d(x, w, stride=stride, padding=pad, groups=c)
     gy = torch.randn_like(ref)
     want = torch.autograd.grad(ref, (x, w), gy)
-    out = _DepthwiseBackward.apply(x, w, pad)
+    out = _DepthwiseBackward.apply(x, w, pad, stride)
     got = torch.autograd.grad(out, (x, w), gy)
     assert torch.equal(out, ref)  # the forward is PyTorch's own
     for g, r in zip(got, want, strict=True):
         assert g.shape == r.shape and torch.allclose(g, r, rtol=1e-4, atol=1e-4)
 
 
-def test_gradcheck_in_double():
-    x = torch.randn(2, 3, 5, 4, 4, dtype=torch.double, requires_grad=True)
+@pytest.mark.parametrize("stride, pad", [((1, 1, 1), (1, 1, 1)), ((1, 2, 2), (1, 1, 1)), ((2, 2, 3), (0, 1, 2))])
+def test_gradcheck_in_double(stride, pad):
+    x = torch.randn(2, 3, 5, 5, 4, dtype=torch.double, requires_grad=True)
     w = torch.randn(3, 1, 3, 3, 3, dtype=torch.double, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda a, b: _DepthwiseBackward.apply(a, b, (1, 1, 1)), (x, w))
+    assert torch.autograd.gradcheck(lambda a, b: _DepthwiseBackward.apply(a, b, pad, stride), (x, w))
+
+
+def test_input_grad_is_the_transposed_conv():
+    """The one formula the backward rests on, against PyTorch's transposed conv."""
+    from e3dlib.depthwise import input_grad
+
+    torch.manual_seed(0)
+    for size, stride, pad in [((8, 7, 6), (1, 2, 2), (1, 1, 1)), ((5, 9, 9), (2, 3, 3), (1, 0, 2))]:
+        w = torch.randn(4, 1, 3, 3, 5)
+        out = [(n + 2 * p - k) // s + 1 for n, p, k, s in zip(size, pad, w.shape[2:], stride, strict=True)]
+        gy = torch.randn(2, 4, *out).to(memory_format=CL)
+        extra = [n + 2 * p - ((o - 1) * s + k)
+                 for n, p, o, s, k in zip(size, pad, out, stride, w.shape[2:], strict=True)]
+        want = F.conv_transpose3d(gy, w, stride=stride, padding=pad, output_padding=extra, groups=4)
+        got = input_grad(gy, w, size, stride, pad)
+        assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
 
 
 def test_module_is_a_conv3d_and_falls_back_where_the_fast_path_does_not_apply():
@@ -43,13 +62,20 @@ def test_module_is_a_conv3d_and_falls_back_where_the_fast_path_does_not_apply():
         m.stride = ref.stride = stride
         x = torch.randn(shape).to(memory_format=fmt)
         assert torch.equal(m(x), ref(x))
-    m.stride = (1, 1, 1)
-    fast = m(torch.randn(2, 8, 4, 20, 20).to(memory_format=CL).requires_grad_())
-    assert fast.grad_fn.name().endswith("_DepthwiseBackwardBackward")  # stride 1, channels-last, with gradients
-    m.stride = (1, 2, 2)
-    slow = m(torch.randn(2, 8, 4, 20, 20).to(memory_format=CL).requires_grad_())
-    assert "Convolution" in slow.grad_fn.name()  # strided: PyTorch's backward
-    m.stride = (1, 1, 1)
+    for stride in ((1, 1, 1), (1, 2, 2)):  # channels-last, with gradients: the fast backward, strided or not
+        m.stride = stride
+        fast = m(torch.randn(2, 8, 4, 20, 20).to(memory_format=CL).requires_grad_())
+        assert fast.grad_fn.name().endswith("_DepthwiseBackwardBackward")
+    slow = m(torch.randn(2, 8, 4, 20, 20).requires_grad_())
+    assert "Convolution" in slow.grad_fn.name()  # not channels-last: PyTorch's backward
+    m.stride, m.padding = (1, 1, 1), (3, 1, 1)
+    wide = m(torch.randn(2, 8, 4, 20, 20).to(memory_format=CL).requires_grad_())
+    assert "Convolution" in wide.grad_fn.name()  # padding >= kernel: no mirrored padding, PyTorch's backward
+    m.padding = (1, 1, 1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # bf16 output gradients against fp32 weights: PyTorch's
+        mixed = m(torch.randn(2, 8, 4, 20, 20).to(memory_format=CL).requires_grad_())
+        assert "Convolution" in mixed.grad_fn.name()
+    mixed.float().sum().backward()
     with torch.no_grad():
         assert m(torch.randn(2, 8, 4, 6, 6).to(memory_format=CL)).grad_fn is None  # inference: plain conv
 

@@ -7,9 +7,10 @@ import pytest
 
 from e3dlib import PRESETS
 from e3dlib.cli import main
+from e3dlib.power import mean_std
 from e3dlib.presets import scale_width
 from e3dlib.recipe import TrainConfig
-from e3dlib.study import describe, mean_std, train_and_test, welch_t
+from e3dlib.study import describe, train_and_test
 
 
 def test_describe_and_summaries():
@@ -20,11 +21,6 @@ def test_describe_and_summaries():
     s = mean_std(rows, ["net"], ["acc"]).set_index("net")
     assert s.loc["a", "acc_mean"] == pytest.approx(0.6) and s.loc["a", "runs"] == 2
     assert s.loc["a", "acc_std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
-    t, p = welch_t(np.array([1.0, 1.1, 0.9]), np.array([0.0, 0.1, -0.1]))
-    assert t > 10 and p < 0.01
-    assert np.isnan(welch_t(np.array([1.0]), np.array([0.0, 1.0]))[1])
-    assert welch_t(np.array([0.3, 0.3]), np.array([0.1, 0.1])) == (np.inf, 0.0)  # perfectly separated
-    assert np.isnan(welch_t(np.array([0.3, 0.3]), np.array([0.3, 0.3]))[0])
 
 
 def test_train_and_test_caches_its_result(tmp_path):

@@ -20,7 +20,9 @@ from PIL import Image  # JPEG frames; Pillow comes with matplotlib and decodes ~
 CODECS = {".webm": ("libvpx-vp9", "webm"), ".mp4": ("libx264", "mp4"), ".mkv": ("libx264", "matroska")}
 CODEC_OPTIONS = {"libvpx-vp9": {"crf": "30", "b:v": "0", "deadline": "good", "cpu-used": "8"},
                  "libvpx": {"crf": "10", "b:v": "1M", "deadline": "good", "cpu-used": "8"},
-                 "libx264": {"crf": "20", "preset": "veryfast"},
+                 # no macroblock tree / rate-control lookahead: with them libx264 gave different pixels encode
+                 # to encode of the same frames (about 1 clip in 20, single-threaded)
+                 "libx264": {"crf": "20", "preset": "veryfast", "x264-params": "mbtree=0:rc-lookahead=0"},
                  "mpeg4": {"qscale": "3"}}
 
 IndexFn = Callable[[int], np.ndarray]
@@ -177,12 +179,13 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 12, codec: str 
         raise ValueError(f"frames must be (T, H, W, 3) with even H, W; got {frames.shape}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{ext}")
-    with av.open(str(tmp), "w", format=CODECS[ext][1]) as container:
+    with av.open(str(tmp), "w", format=CODECS[ext][1], options={"fflags": "+bitexact"}) as container:
         stream = container.add_stream(codec, rate=fps, options=dict(CODEC_OPTIONS.get(codec, {})))
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.codec_context.thread_count = 1
         for f in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+            # converted here, not by the encoder: libx264 fed rgb24 frames gave different pixels encode to encode
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p")))
         container.mux(stream.encode())
     os.replace(tmp, path)
 
