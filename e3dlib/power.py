@@ -7,7 +7,7 @@
   smallest difference n runs per group detect (what a null result rules out);
 * `mean_std(rows, by, metrics)` -- per-group means, sds, counts and t-intervals over the runs that did not
   collapse; `welch_ci(a, b)` -- the difference of two group means with its Welch interval and p-value;
-* `holm(pvalues)` -- Holm's step-down adjustment for a family of tests;
+* `holm(pvalues)` -- Holm's step-down adjustment for a family of tests, `format_p(p)` -- how a verdict quotes it;
 * `kendall_null_se(n)`, `kendall_power(tau, n)` -- what a Kendall tau over n models can resolve.
 """
 
@@ -111,6 +111,13 @@ def welch_ci(a, b, level: float = 0.95) -> dict[str, float]:
     t = out["diff"] / se
     return {**out, "lo": out["diff"] - half, "hi": out["diff"] + half, "t": t, "p": float(2 * stats.t.sf(abs(t), df)),
             "df": df}
+
+
+def format_p(p: float, name: str = "p") -> str:
+    """A p-value as a verdict quotes it: "p = 0.023", "p < 0.001" (never "p = 0.000"), "p n/a" when there is none."""
+    if not np.isfinite(p):
+        return f"{name} n/a"
+    return f"{name} < 0.001" if p < 0.001 else f"{name} = {p:.3f}"
 
 
 def holm(pvalues) -> np.ndarray:

@@ -55,7 +55,7 @@ from e3dlib.data.generate import generate, make_config
 from e3dlib.families import kernel_selection_family
 from e3dlib.notebooks import pick, plot_style, save_design, save_figure, save_table
 from e3dlib.paths import at_root
-from e3dlib.power import binomial_sd, detectable_difference, holm, kendall_power, mean_std, welch_ci
+from e3dlib.power import binomial_sd, detectable_difference, format_p, holm, kendall_power, mean_std, welch_ci
 from e3dlib.presets import scale_width
 from e3dlib.recipe import TrainConfig, with_recipe
 from e3dlib.scores import refinement, st_entr_terms
@@ -329,10 +329,10 @@ def say(name, r):
     if "τ" in name:
         how = ("the score orders the variants as training does" if r["called"] and r["diff"] > 0
                else "the score orders them against training" if r["called"] else "no rank agreement resolvable here")
-        return f"* **{name}** = {r['diff']:+.2f} [{r['lo']:+.2f}, {r['hi']:+.2f}], Holm p = {r['p_holm']:.3f}: {how}."
+        return f"* **{name}** = {r['diff']:+.2f} [{r['lo']:+.2f}, {r['hi']:+.2f}], {format_p(r['p_holm'], 'Holm p')}: {how}."
     how = "a difference" if r["called"] else "cannot be told apart"
     return (f"* **{name}**: {100 * r['diff']:+.1f} points [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}], "
-            f"Holm p = {r['p_holm']:.3f}: {how}.")
+            f"{format_p(r['p_holm'], 'Holm p')}: {how}.")
 
 
 lines = [say(n, r) for n, r in verdict.iterrows()]

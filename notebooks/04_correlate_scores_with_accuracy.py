@@ -54,7 +54,7 @@ from e3dlib.data.synthetic import MOTION_SETTINGS
 from e3dlib.families import sample_architectures
 from e3dlib.notebooks import pick, plot_style, save_design, save_figure, save_table
 from e3dlib.paths import at_root
-from e3dlib.power import holm, kendall_null_se, kendall_power, mean_ci
+from e3dlib.power import format_p, holm, kendall_null_se, kendall_power, mean_ci
 from e3dlib.proxies import PROXY_NAMES, score_architectures
 from e3dlib.recipe import TrainConfig, with_recipe
 from e3dlib.study import describe, train_grid
@@ -218,7 +218,7 @@ save_table(pairs, "04_stentr_vs_others", figures_dir)
 st = ranking.set_index("score").loc["st_entr"] if len(ranking) else None
 lines = [f"* τ(STEntr, top-1) over {int(st['n'])} stem models = **{st['kendall']:+.2f}** [{st['kendall_lo']:+.2f}, "
          f"{st['kendall_hi']:+.2f}]" if st is not None else "* τ(STEntr, top-1): not computable"]
-lines += [f"* STEntr − {r.b}: {r.difference:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}], Holm p = {r.p_holm:.3f}: "
+lines += [f"* STEntr − {r.b}: {r.difference:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}], {format_p(r.p_holm, 'Holm p')}: "
           f"{'STEntr ranks better' if r.p_holm < 0.05 and r.difference > 0 else 'STEntr ranks worse' if r.p_holm < 0.05 else 'cannot be told apart'}"
           for r in pairs.itertuples()]
 Markdown("\n".join(lines) + f"\n\nA null τ here rules out, with 80 % power, only a true τ beyond about "

@@ -53,7 +53,7 @@ from e3dlib.data.generate import generate, make_config
 from e3dlib.data.transforms import Views
 from e3dlib.notebooks import pick, plot_style, save_design, save_figure, save_table
 from e3dlib.paths import at_root
-from e3dlib.power import binomial_sd, detectable_difference, holm, mean_std, welch_ci
+from e3dlib.power import binomial_sd, detectable_difference, format_p, holm, mean_std, welch_ci
 from e3dlib.presets import match_flops, scale_width
 from e3dlib.recipe import TrainConfig, with_recipe
 from e3dlib.search import SearchConfig, search
@@ -228,7 +228,7 @@ def line(r):
     what = ("not read (controls failed)" if not r.read else "not testable (fewer than 2 usable runs on a side)"
             if not np.isfinite(r.p) else "a difference" if r.p_holm < 0.05 else "cannot be told apart")
     return (f"* {r.bench}, {r.views}: **{r.test} = {100 * r.diff:+.1f} points** [{100 * r.lo:+.1f}, {100 * r.hi:+.1f}],"
-            f" Holm p = {r.p_holm:.3f}: {what}.")
+            f" {format_p(r.p_holm, 'Holm p')}: {what}.")
 
 
 Markdown("\n".join(line(r) for r in verdict.itertuples())

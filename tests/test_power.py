@@ -76,3 +76,10 @@ def test_welch_ci_constant_groups_are_untestable_not_significant():
 
     r = welch_ci([0.5] * 3, [0.1] * 3)  # constant up to rounding: no interval exists
     assert r["diff"] == pytest.approx(0.4) and np.isnan(r["p"]) and np.isnan(r["lo"])
+
+
+def test_format_p_never_prints_zero():
+    from e3dlib.power import format_p
+
+    assert format_p(0.0234) == "p = 0.023" and format_p(1.7e-4, "Holm p") == "Holm p < 0.001"
+    assert format_p(0.001) == "p = 0.001" and format_p(float("nan")) == "p n/a"
