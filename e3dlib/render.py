@@ -5,6 +5,7 @@ pairing (a render is an output; saving it in JupyterLab must never write the `.p
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -51,12 +52,19 @@ def _literal(value: Any) -> str:
 
 
 def clean(nb: Any, root: Path) -> None:
-    """Drop timestamps/durations/paths that papermill and the kernel write, so outputs are reproducible."""
+    """Drop timestamps/durations/paths that papermill and the kernel write and give cells ids from their source, so
+    outputs are reproducible."""
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("jupytext", None)  # a render is an output: no pairing that would let JupyterLab write the .py
     pat = re.compile(re.escape(str(root.resolve())) + r"/?")
+    seen: dict[str, int] = {}
     for cell in nb.cells:
+        # an id from the cell's source (jupytext draws random ones): a re-render differs only where its content does
+        key = hashlib.sha1(cell.source.encode()).hexdigest()[:8]
+        seen[key] = seen.get(key, -1) + 1
+        if "id" in cell:
+            cell.id = key if not seen[key] else f"{key}-{seen[key]}"
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         for out in cell.get("outputs", []):

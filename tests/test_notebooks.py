@@ -225,3 +225,20 @@ def test_figures_param_is_root_relative_inside_the_repo_and_absolute_outside(tmp
     assert figures_param("../figures", root, cwd=root / "notebooks") == "figures"  # the same folder, from notebooks/
     assert figures_param("build/smoke/figures", root, cwd=root) == "build/smoke/figures"
     assert figures_param("figs", root, cwd=tmp_path) == str(tmp_path / "figs")  # the caller's cwd, outside the repo
+
+
+def test_clean_gives_cells_ids_from_their_source(tmp_path):
+    """Re-rendering the same notebook gives the same ids (nbformat draws random ones), unique even for equal cells."""
+    from e3dlib.render import clean
+
+    def nb():
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_markdown_cell("# a"),
+                                               nbformat.v4.new_code_cell("x = 1")])
+
+    a, b = nb(), nb()
+    assert [c.id for c in a.cells] != [c.id for c in b.cells]
+    clean(a, tmp_path)
+    clean(b, tmp_path)
+    ids = [c.id for c in a.cells]
+    assert ids == [c.id for c in b.cells] and len(set(ids)) == 3
+    nbformat.validate(a)
