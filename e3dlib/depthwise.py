@@ -25,17 +25,14 @@ def input_grad(gy: torch.Tensor, w: torch.Tensor, size: Triple, stride: Triple, 
     """The gradient with respect to the input (of spatial `size`) of `F.conv3d(x, w, stride=stride,
     padding=padding, groups=C)` for the output gradient `gy`: a stride-1 depthwise conv, with the flipped kernel,
     of `gy` dilated by the stride (zeros between its elements; trailing zeros for input the conv never reached)."""
-    b, c, *out = gy.shape
     k = w.shape[2:]
-    if stride != (1, 1, 1):
-        extra = [n + 2 * p - ((o - 1) * s + kk) for n, p, o, s, kk in zip(size, padding, out, stride, k, strict=True)]
-        size_ = (b, c, *((o - 1) * s + 1 + e for o, s, e in zip(out, stride, extra, strict=True)))
-        spread = torch.empty(size_, dtype=gy.dtype, device=gy.device, memory_format=torch.channels_last_3d).zero_()
-        spread[:, :, :(out[0] - 1) * stride[0] + 1:stride[0], :(out[1] - 1) * stride[1] + 1:stride[1],
-               :(out[2] - 1) * stride[2] + 1:stride[2]] = gy
+    if stride != (1, 1, 1):  # gy's elements spread over the stride-1 conv's output size; every s-th one is gy's
+        full = (*gy.shape[:2], *(n + 2 * p - kk + 1 for n, p, kk in zip(size, padding, k, strict=True)))
+        spread = torch.empty(full, dtype=gy.dtype, device=gy.device, memory_format=torch.channels_last_3d).zero_()
+        spread[:, :, ::stride[0], ::stride[1], ::stride[2]] = gy
         gy = spread
     mirrored = tuple(kk - 1 - p for kk, p in zip(k, padding, strict=True))
-    return F.conv3d(gy, w.flip(2, 3, 4), padding=mirrored, groups=c)
+    return F.conv3d(gy, w.flip(2, 3, 4), padding=mirrored, groups=w.shape[0])
 
 
 class _DepthwiseBackward(torch.autograd.Function):
