@@ -5,14 +5,23 @@ crops: about two thirds of a training step), and most of that is the input gradi
 computes far more slowly than a forward conv. The input gradient of a depthwise conv *is* a stride-1 depthwise
 conv of the output gradient -- with zeros inserted between its elements where the conv is strided, and the kernel
 flipped in every dimension, the padding mirrored; `DepthwiseConv3d` computes it that way (oneDNN's fast forward;
-e.g. 0.34 vs 4.95 ms for a 136-channel 3x3x3 stride-(1,2,2) conv of a 16x8x3^2 batch, 1 thread) and leaves the
-weight gradient to PyTorch (a weight-only backward). It does so for channels-last-3d input on the CPU with
-gradients enabled, where the padding is at most the kernel size - 1, and is a plain `nn.Conv3d` everywhere else
-(inference, tracing, CUDA, CPU autocast); its parameters and state dict are `nn.Conv3d`'s. `benchmarks/train_speed.py
---depthwise` measures the gain per training step.
+e.g. 0.34 vs 4.95 ms for a 136-channel 3x3x3 stride-(1,2,2) conv of a 16x8x3^2 batch, 1 thread).
+
+The weight gradient is left to PyTorch (a weight-only backward) where oneDNN has a vectorised depthwise kernel for
+it. Without AVX-512 it has none for 3D: oneDNN 3.12 on an AVX2 CPU runs it as one GEMM per channel (ONEDNN_VERBOSE
+shows `x64:gemm:jit`, and `jit_dw:avx2` for the 2D case). There `weight_grad` sums, for each kernel tap, the
+output gradient times the input that tap meets: on a 2-core AVX2 EPYC, 1.5-4x faster than oneDNN per layer of the
+studies' nets, 82 vs 297 ms of weight gradients per step of notebook 06's STEntr net (batch 16, 8x40^2, 1 thread).
+
+It does all this for channels-last-3d input on the CPU with gradients enabled, where the padding is at most the
+kernel size - 1, and is a plain `nn.Conv3d` everywhere else (inference, tracing, CUDA, CPU autocast); its parameters
+and state dict are `nn.Conv3d`'s. `benchmarks/train_speed.py --depthwise` measures the gain per training step.
 """
 
 from __future__ import annotations
+
+import functools
+import itertools
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +44,38 @@ def input_grad(gy: torch.Tensor, w: torch.Tensor, size: Triple, stride: Triple, 
     return F.conv3d(gy, w.flip(2, 3, 4), padding=mirrored, groups=w.shape[0])
 
 
+@functools.lru_cache(maxsize=512)
+def _tap_slices(size: Triple, out: Triple, kernel: Triple, stride: Triple,
+                padding: Triple) -> list[tuple[tuple[slice, ...], tuple[slice, ...]]]:
+    """For each kernel tap (row-major), the (output, input) slices of the (B, T, H, W, C) views where the tap meets
+    the input, not the padding; an empty pair of slices for a tap that meets only padding."""
+    def along(n_in: int, n_out: int, tap: int, s: int, p: int) -> tuple[slice, slice]:
+        lo = max(0, -((tap - p) // s))  # first output o with o * s + tap - p >= 0
+        hi = min(n_out - 1, (n_in - 1 - tap + p) // s)  # last one inside the input
+        first = lo * s + tap - p
+        return slice(lo, max(lo, hi + 1)), slice(first, first + (hi - lo) * s + 1, s)
+
+    taps = []
+    for tap in itertools.product(*map(range, kernel)):
+        pairs = [along(*a) for a in zip(size, out, tap, stride, padding, strict=True)]
+        taps.append(((slice(None), *(o for o, _ in pairs)), (slice(None), *(i for _, i in pairs))))
+    return taps
+
+
+def weight_grad(gy: torch.Tensor, x: torch.Tensor, kernel: Triple, stride: Triple, padding: Triple) -> torch.Tensor:
+    """The gradient with respect to the (C, 1, *kernel) weight of `F.conv3d(x, w, stride=stride, padding=padding,
+    groups=C)` for the output gradient `gy`: for each tap, the sum over batch and positions of gy times the input
+    the tap meets, channel by channel (channels-last views: C is the contiguous axis of every product)."""
+    x5, g5 = x.permute(0, 2, 3, 4, 1), gy.permute(0, 2, 3, 4, 1)  # (B, T, H, W, C)
+    taps = _tap_slices(tuple(x5.shape[1:4]), tuple(g5.shape[1:4]), kernel, stride, padding)
+    sums = [(g5[o] * x5[i]).sum((0, 1, 2, 3)) for o, i in taps]  # a tap on padding only: an empty sum, 0
+    return torch.stack(sums, 1).view(x.shape[1], 1, *kernel)
+
+
+# oneDNN's weight gradient for 3D depthwise convs is vectorised only with AVX-512 (module docstring)
+TAP_WEIGHT_GRAD = torch.backends.cpu.get_cpu_capability() != "AVX512"
+
+
 class _DepthwiseBackward(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, padding: Triple, stride: Triple = (1, 1, 1)) -> torch.Tensor:
@@ -49,7 +90,9 @@ class _DepthwiseBackward(torch.autograd.Function):
         gx = gw = None
         if ctx.needs_input_grad[0]:
             gx = input_grad(gy, w, tuple(x.shape[2:]), stride, pad)
-        if ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1] and TAP_WEIGHT_GRAD:
+            gw = weight_grad(gy, x, tuple(w.shape[2:]), stride, pad)
+        elif ctx.needs_input_grad[1]:
             gw = torch.ops.aten.convolution_backward(gy, x, w, None, stride, pad, (1, 1, 1), False, (0, 0, 0), c,
                                                      (False, True, False))[1]
         return gx, gw, None, None

@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from e3dlib import depthwise
 from e3dlib.depthwise import DepthwiseConv3d, _DepthwiseBackward
 
 CL = torch.channels_last_3d
@@ -12,8 +13,11 @@ CL = torch.channels_last_3d
 @pytest.mark.parametrize("c, t, h, kernel", [(8, 8, 5, (3, 3, 3)), (16, 8, 10, (1, 5, 5)), (8, 4, 3, (5, 1, 1)),
                                              (4, 2, 4, (5, 3, 3)), (6, 13, 7, (3, 1, 1)), (8, 8, 20, (5, 1, 1))])
 @pytest.mark.parametrize("stride", [(1, 1, 1), (1, 2, 2), (2, 3, 2)])
-def test_gradients_equal_pytorchs(c, t, h, kernel, stride):
-    """Odd and even map sizes, so strided convs that never reach the last row/column are covered."""
+@pytest.mark.parametrize("taps", [True, False])
+def test_gradients_equal_pytorchs(c, t, h, kernel, stride, taps, monkeypatch):
+    """Odd and even map sizes, so strided convs that never reach the last row/column are covered; the weight
+    gradient from `weight_grad` and from oneDNN (whichever this CPU would use)."""
+    monkeypatch.setattr(depthwise, "TAP_WEIGHT_GRAD", taps)
     torch.manual_seed(0)
     pad = tuple(k // 2 for k in kernel)
     x = torch.randn(3, c, t, h, h).to(memory_format=CL).requires_grad_()
@@ -49,6 +53,23 @@ def test_input_grad_is_the_transposed_conv():
         want = F.conv_transpose3d(gy, w, stride=stride, padding=pad, output_padding=extra, groups=4)
         got = input_grad(gy, w, size, stride, pad)
         assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("size, kernel, stride, pad", [
+    ((8, 5, 6), (3, 3, 3), (1, 1, 1), (1, 1, 1)), ((8, 7, 7), (3, 3, 3), (1, 2, 2), (1, 1, 1)),
+    ((5, 9, 8), (3, 5, 1), (2, 3, 1), (0, 2, 0)), ((4, 2, 2), (5, 3, 3), (1, 1, 1), (4, 2, 2)),
+    ((8, 6, 6), (5, 1, 1), (1, 1, 1), (2, 0, 0)), ((3, 4, 5), (3, 3, 3), (1, 1, 1), (0, 0, 0))])
+def test_weight_grad_is_pytorchs(size, kernel, stride, pad):
+    """The per-tap weight gradient against PyTorch's, also where some taps meet only padding (pad = k - 1 on a
+    map smaller than the kernel) and where the conv is unpadded."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, *size).to(memory_format=CL)
+    w = torch.randn(4, 1, *kernel)
+    gy = torch.randn_like(F.conv3d(x, w, stride=stride, padding=pad, groups=4))
+    want = torch.ops.aten.convolution_backward(gy, x, w, None, stride, pad, (1, 1, 1), False, (0, 0, 0), 4,
+                                               (False, True, False))[1]
+    got = depthwise.weight_grad(gy, x, kernel, stride, pad)
+    assert got.shape == want.shape and torch.allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 def test_module_is_a_conv3d_and_falls_back_where_the_fast_path_does_not_apply():
