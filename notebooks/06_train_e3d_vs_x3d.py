@@ -211,12 +211,14 @@ save_figure(fig, "06_training_curves", figures_dir)
 # ## 6. Verdicts, with intervals, Holm-corrected over the 8 tests
 
 # %%
-tests = []
+tests, simul = [], 1 - 0.05 / n_tests  # simul: the level at which all the tests' intervals hold together
 for (name, views), g in studied.groupby(["bench", "views"], sort=False):
     g = g[~g["collapsed"].astype(bool)]  # collapsed runs are counted above, never averaged in
     for other in ("X3D-S (matched)", "E3D (HomoEntr)"):
-        r = welch_ci(g.loc[g["net"] == "E3D (STEntr)", "top1"], g.loc[g["net"] == other, "top1"])
-        tests.append({"bench": name, "views": views, "test": f"E3D (STEntr) − {other}", **r})
+        a, b = g.loc[g["net"] == "E3D (STEntr)", "top1"], g.loc[g["net"] == other, "top1"]
+        both = welch_ci(a, b, level=simul)
+        tests.append({"bench": name, "views": views, "test": f"E3D (STEntr) − {other}", **welch_ci(a, b),
+                      "lo_simul": both["lo"], "hi_simul": both["hi"]})
 verdict = pd.DataFrame(tests)
 verdict["p_holm"] = holm(verdict["p"])
 verdict["read"] = verdict["bench"].ne("motion") | motion_readable
@@ -232,8 +234,30 @@ def line(r):
 
 
 Markdown("\n".join(line(r) for r in verdict.itertuples())
-         + f"\n\nEach null rules out, with 80 % power at α = {alpha:.4f}, a true difference of ≥ {100 * resolves:.1f} "
-           f"points (design seed sd {100 * seed_sd:.1f}, {n} seeds per net); smaller ones stay open.")
+         + f"\n\nBy design (seed sd {100 * seed_sd:.1f} points from notebook 07, {n} seeds per net), each null rules "
+           f"out, with 80 % power at α = {alpha:.4f}, a true difference of ≥ {100 * resolves:.1f} points. What the "
+           "runs themselves rule out follows.")
+
+# %% [markdown]
+# **What the measured intervals rule out.** The design assumed notebook 07's seed sd; the seed sd measured here is
+# below. Widened so that all 8 hold together (Bonferroni), each interval's upper bound is the largest advantage of the
+# STEntr net over the other that these runs leave open. For scale: the paper's Table 2 gap, E3D-S 47.1 % against
+# X3D-S 44.6 % on Something-Something V1 (full scale, another benchmark), is 2.5 points.
+
+# %%
+paper_gap = 0.471 - 0.446
+sd_here = studied[~studied["collapsed"].astype(bool)].groupby(["bench", "views", "net"])["top1"].std()
+vs_x3d = verdict[verdict["test"].str.endswith("X3D-S (matched)")]
+excl = vs_x3d[vs_x3d["read"] & (vs_x3d["hi_simul"] < paper_gap)]
+Markdown(f"Seed sd measured here: median **{100 * sd_here.median():.1f} points** over nets, benchmarks and protocols "
+         f"({100 * sd_here.min():.1f}–{100 * sd_here.max():.1f}). Intervals at {100 * simul:.2f} % each "
+         "(jointly 95 %):\n\n" + "\n".join(
+             f"* {r.bench}, {r.views}, {r.test}: [{100 * r.lo_simul:+.1f}, {100 * r.hi_simul:+.1f}]; an STEntr advantage "
+             f"above {100 * r.hi_simul:+.1f} points is ruled out" for r in verdict[verdict["read"]].itertuples())
+         + f"\n\n{len(excl)} of the {len(vs_x3d)} comparisons with the width-matched X3D-S rule out an advantage as "
+           f"large as the paper's {100 * paper_gap:.1f} points"
+         + (f" (on {', '.join(sorted(set(excl['bench'])))}): at this scale, on this benchmark, the STEntr net does not "
+            "beat X3D-S by the paper's margin." if len(excl) else "."))
 
 # %% [markdown]
 # ## Claims checked by this notebook
