@@ -46,7 +46,7 @@ def input_grad(gy: torch.Tensor, w: torch.Tensor, size: Triple, stride: Triple, 
 
 @functools.lru_cache(maxsize=512)
 def _tap_slices(size: Triple, out: Triple, kernel: Triple, stride: Triple,
-                padding: Triple) -> list[tuple[tuple[slice, ...], tuple[slice, ...]]]:
+                padding: Triple) -> tuple[tuple[tuple[slice, ...], tuple[slice, ...]], ...]:
     """For each kernel tap (row-major), the (output, input) slices of the (B, T, H, W, C) views where the tap meets
     the input, not the padding; an empty pair of slices for a tap that meets only padding."""
     def along(n_in: int, n_out: int, tap: int, s: int, p: int) -> tuple[slice, slice]:
@@ -59,7 +59,7 @@ def _tap_slices(size: Triple, out: Triple, kernel: Triple, stride: Triple,
     for tap in itertools.product(*map(range, kernel)):
         pairs = [along(*a) for a in zip(size, out, tap, stride, padding, strict=True)]
         taps.append(((slice(None), *(o for o, _ in pairs)), (slice(None), *(i for _, i in pairs))))
-    return taps
+    return tuple(taps)  # cached: immutable
 
 
 def weight_grad(gy: torch.Tensor, x: torch.Tensor, kernel: Triple, stride: Triple, padding: Triple) -> torch.Tensor:
@@ -90,11 +90,10 @@ class _DepthwiseBackward(torch.autograd.Function):
         gx = gw = None
         if ctx.needs_input_grad[0]:
             gx = input_grad(gy, w, tuple(x.shape[2:]), stride, pad)
-        if ctx.needs_input_grad[1] and TAP_WEIGHT_GRAD:
-            gw = weight_grad(gy, x, tuple(w.shape[2:]), stride, pad)
-        elif ctx.needs_input_grad[1]:
-            gw = torch.ops.aten.convolution_backward(gy, x, w, None, stride, pad, (1, 1, 1), False, (0, 0, 0), c,
-                                                     (False, True, False))[1]
+        if ctx.needs_input_grad[1]:
+            gw = weight_grad(gy, x, tuple(w.shape[2:]), stride, pad) if TAP_WEIGHT_GRAD else \
+                torch.ops.aten.convolution_backward(gy, x, w, None, stride, pad, (1, 1, 1), False, (0, 0, 0), c,
+                                                    (False, True, False))[1]
         return gx, gw, None, None
 
 
