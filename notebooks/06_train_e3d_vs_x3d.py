@@ -256,7 +256,7 @@ Markdown(f"Seed sd measured here: median **{100 * sd_here.median():.1f} points**
              f"above {100 * r.hi_simul:+.1f} points is ruled out" for r in verdict[verdict["read"]].itertuples())
          + f"\n\n{len(excl)} of the {len(vs_x3d)} comparisons with the width-matched X3D-S rule out an advantage as "
            f"large as the paper's {100 * paper_gap:.1f} points"
-         + (f" (on {', '.join(sorted(set(excl['bench'])))}): at this scale, on this benchmark, the STEntr net does not "
+         + (f" (on {', '.join(sorted(set(excl['bench'])))}): at this scale, there, the STEntr net does not "
             "beat X3D-S by the paper's margin." if len(excl) else "."))
 
 # %% [markdown]
