@@ -147,3 +147,12 @@ def kendall_power(tau: float, n: int, alpha: float = 0.05) -> float:
 
     z, se = stats.norm.ppf(1 - alpha / 2), kendall_null_se(n)
     return float(stats.norm.sf(z - abs(tau) / se) + stats.norm.cdf(-z - abs(tau) / se))
+
+
+def kendall_detectable(n: int, *, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest true tau that the two-sided test of tau = 0 over n models detects with `power` (the normal
+    approximation of `kendall_power`, ignoring the far tail): (z_{1-alpha/2} + z_power) * null SE. What a null tau
+    rules out: notebook 04, section 8."""
+    from scipy import stats
+
+    return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * kendall_null_se(n))

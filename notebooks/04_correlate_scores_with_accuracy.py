@@ -46,7 +46,6 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
-from scipy.stats import norm
 
 from e3dlib.correlation import band_correlations, correlation_table, paired_difference
 from e3dlib.data.generate import generate, make_config
@@ -54,7 +53,7 @@ from e3dlib.data.synthetic import MOTION_SETTINGS
 from e3dlib.families import sample_architectures
 from e3dlib.notebooks import pick, plot_style, save_design, save_figure, save_table
 from e3dlib.paths import at_root
-from e3dlib.power import format_p, holm, kendall_null_se, kendall_power, mean_ci
+from e3dlib.power import format_p, holm, kendall_detectable, kendall_null_se, kendall_power, mean_ci
 from e3dlib.proxies import PROXY_NAMES, score_architectures
 from e3dlib.recipe import TrainConfig, with_recipe
 from e3dlib.study import describe, train_grid
@@ -171,8 +170,8 @@ long = primary.melt(id_vars=["model", "top1", "gmacs"], value_vars=SCORES, var_n
 g = sns.FacetGrid(long, col="score", col_wrap=6, sharex=False, sharey=True, height=2.6) if len(long) else None
 if g is not None:
     g.map_dataframe(sns.scatterplot, x="value", y="top1", hue="GMACs", palette="viridis", legend=False, s=25)
-    norm = plt.Normalize(long["GMACs"].min(), long["GMACs"].max())
-    g.figure.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=g.axes, label="GMACs", shrink=0.6)
+    gmacs_scale = plt.Normalize(long["GMACs"].min(), long["GMACs"].max())
+    g.figure.colorbar(plt.cm.ScalarMappable(norm=gmacs_scale, cmap="viridis"), ax=g.axes, label="GMACs", shrink=0.6)
     save_figure(g.figure, "04_fig3_top1_vs_scores", figures_dir)
 
 # %% [markdown]
@@ -222,7 +221,7 @@ lines += [f"* STEntr − {r.b}: {r.difference:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}], 
           f"{'STEntr ranks better' if r.p_holm < 0.05 and r.difference > 0 else 'STEntr ranks worse' if r.p_holm < 0.05 else 'cannot be told apart'}"
           for r in pairs.itertuples()]
 Markdown("\n".join(lines) + f"\n\nA null τ here rules out, with 80 % power, only a true τ beyond about "
-         f"{(norm.ppf(0.975) + norm.ppf(0.8)) * kendall_null_se(max(len(primary), 2)):.2f} ({len(primary)} models).")
+         f"{kendall_detectable(max(len(primary), 2)):.2f} ({len(primary)} models).")
 
 # %% [markdown]
 # ## Claims checked by this notebook

@@ -71,6 +71,16 @@ def test_kendall_power_matches_the_design_numbers():
     assert kendall_power(0.0, 30) == pytest.approx(0.05, abs=1e-9)
 
 
+def test_kendall_detectable_is_the_tau_found_with_the_asked_power():
+    from e3dlib.power import kendall_detectable, kendall_power
+
+    for n in (10, 30, 60):
+        tau = kendall_detectable(n)
+        assert kendall_power(tau, n) == pytest.approx(0.8, abs=2e-3)  # the far tail adds < 0.002
+        assert kendall_detectable(n, power=0.9) > tau > kendall_detectable(2 * n)
+    assert kendall_detectable(30) == pytest.approx(2.8016 * 0.12885, abs=1e-3)  # (1.960 + 0.842) * null SE
+
+
 def test_welch_ci_constant_groups_are_untestable_not_significant():
     from e3dlib.power import welch_ci
 
