@@ -126,12 +126,16 @@ def export_onnx(model: nn.Module, out: str | Path, example: torch.Tensor) -> Non
 
 
 def latency(model: nn.Module, shape: tuple[int, ...], *, threads: int, torchscript: bool = False,
-            channels_last: bool = False, warmup: int = 3, repeats: int = 10) -> float:
+            channels_last: bool = False, warmup: int = 3, repeats: int = 10, device: str = "cpu",
+            dtype: torch.dtype = torch.float32) -> float:
     """Median seconds of one forward pass of `model` on a random input of `shape` (B, C, T, H, W), in eval mode
-    without autograd, after `warmup` passes, with `threads` intra-op threads (restored afterwards)."""
+    without autograd, after `warmup` passes, with `threads` intra-op threads (restored afterwards), weights and
+    input on `device` in `dtype` (bfloat16: the whole net cast, as deployed; on CUDA each pass is synchronised)."""
     fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
-    model = model.eval().to(memory_format=fmt)
-    x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).contiguous(memory_format=fmt)
+    model = model.eval().to(device=device, dtype=dtype, memory_format=fmt)
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device=device, dtype=dtype)
+    x = x.contiguous(memory_format=fmt)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -139,10 +143,12 @@ def latency(model: nn.Module, shape: tuple[int, ...], *, threads: int, torchscri
             run = torch.jit.freeze(torch.jit.trace(model, x)) if torchscript else model
             for _ in range(warmup):
                 run(x)
+            sync()
             times = []
             for _ in range(repeats):
                 t0 = time.perf_counter()
                 run(x)
+                sync()
                 times.append(time.perf_counter() - t0)
     finally:
         torch.set_num_threads(before)
@@ -151,10 +157,12 @@ def latency(model: nn.Module, shape: tuple[int, ...], *, threads: int, torchscri
 
 def latency_table(specs: Sequence[Any], *, batches: Sequence[int] = (1,), threads: Sequence[int] = (1,),
                   torchscript: Sequence[bool] = (False, True), channels_last: Sequence[bool] = (False, True),
-                  warmup: int = 3, repeats: int = 10) -> list[dict[str, Any]]:
+                  warmup: int = 3, repeats: int = 10, device: str = "cpu",
+                  dtype: torch.dtype = torch.float32) -> list[dict[str, Any]]:
     """`latency` of each architecture spec (at its own input size, random weights) for every combination of the
-    settings, one row each: arch, frames, size, gmacs, batch, threads, mode, channels_last, ms_per_clip. With two or
-    more specs, the rows of the first carry `ratio_to_<second>` (its time / the second's in the same setting)."""
+    settings, one row each: arch, frames, size, gmacs, device, dtype, batch, threads, mode, channels_last,
+    ms_per_clip. With two or more specs, the rows of the first carry `ratio_to_<second>` (its time / the second's in
+    the same setting)."""
     import itertools
 
     from .cost import macs
@@ -165,10 +173,10 @@ def latency_table(specs: Sequence[Any], *, batches: Sequence[int] = (1,), thread
         model = build_model(spec)
         for b, th, ts, cl in itertools.product(batches, threads, torchscript, channels_last):
             sec = latency(model, (b, 3, spec.frames, spec.size, spec.size), threads=th, torchscript=ts,
-                          channels_last=cl, warmup=warmup, repeats=repeats)
+                          channels_last=cl, warmup=warmup, repeats=repeats, device=device, dtype=dtype)
             rows.append({"arch": spec.name, "frames": spec.frames, "size": spec.size, "gmacs": macs(spec) / 1e9,
-                         "batch": b, "threads": th, "mode": "torchscript" if ts else "eager", "channels_last": cl,
-                         "ms_per_clip": 1e3 * sec / b})
+                         "device": device, "dtype": str(dtype).removeprefix("torch."), "batch": b, "threads": th,
+                         "mode": "torchscript" if ts else "eager", "channels_last": cl, "ms_per_clip": 1e3 * sec / b})
     if len(specs) >= 2:
         second = specs[1].name
         setting = ("batch", "threads", "mode", "channels_last")

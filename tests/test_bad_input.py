@@ -95,6 +95,7 @@ NO_CUDA = [
     (["train", "--arch", "e3d-initial", "--data", "motion:{d}/motion", "--out", "{tmp}/t", "--device", "cuda"],
      "--device cuda given but no CUDA device is visible"),
     (["evaluate", "--checkpoint", "{d}/binary.json", "--device", "cuda:1"], "--device cuda:1 given but no CUDA"),
+    (["latency", "--arch", "e3d-s", "--device", "cuda"], "--device cuda given but no CUDA device is visible"),
 ]
 
 

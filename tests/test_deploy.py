@@ -78,12 +78,21 @@ def test_latency_is_measured_and_compared(capsys):
     assert "--threads two" in capsys.readouterr().err
 
 
+def test_latency_in_bfloat16_casts_weights_and_input(capsys):
+    assert main(["latency", "--arch", "e3d-s", "--frames", "2", "--size", "32", "--batch", "1", "--threads", "1",
+                 "--repeats", "1", "--dtype", "bfloat16", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 4 and {(r["device"], r["dtype"]) for r in rows} == {("cpu", "bfloat16")}
+    assert all(r["ms_per_clip"] > 0 for r in rows)
+
+
 @pytest.mark.parametrize("args, message", [
     (["export", "--checkpoint", "{w}/net.pt", "--out", "{tmp}/x.ts", "--frames", "-1"], "--frames -1: must be >= 1"),
     (["export", "--checkpoint", "{w}/net.pt", "--out", "{tmp}"], "is a folder"),
     (["export", "--checkpoint", "{tmp}/bad.pt", "--out", "{tmp}/x.ts"], "bad.json: not a text file"),
     (["predict", "--checkpoint", "{w}/net.pt", "{w}/net.pt", "--top", "0"], "--top 0"),
     (["latency", "--arch", "e3d-s", "--batch", "0"], "must be >= 1"),
+    (["latency", "--arch", "e3d-s", "--device", "gpu"], "--device 'gpu': expected cpu, cuda or cuda:N"),
 ])
 def test_bad_deploy_input_is_one_line(args, message, weights, tmp_path, capsys):
     import shutil

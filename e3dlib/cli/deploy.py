@@ -92,9 +92,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_latency(args: argparse.Namespace) -> int:
     """`latency`: ms per clip of each --arch for every --batch, --threads, mode and memory format; prints a table (times
     of the first arch over the second's when there are two), a JSON list with --json; exit 0."""
+    import re
+
+    import torch
+
     from ..archfile import load_arch
     from ..deploy import latency_table
+    from ..recipe import check_device
 
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", args.device):
+        raise TrainError(f"--device {args.device!r}: expected cpu, cuda or cuda:N")
+    check_device(args.device)
     if not all(t == "all" or t.isdigit() for t in args.threads):
         raise TrainError(f"--threads {' '.join(args.threads)}: give numbers >= 1 or 'all'")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -102,10 +110,12 @@ def cmd_latency(args: argparse.Namespace) -> int:
     if min(threads) < 1 or min(args.batch) < 1 or args.repeats < 1:
         raise TrainError("--threads, --batch and --repeats must be >= 1")
     specs = [load_arch(a, frames=args.frames, size=args.size) for a in args.arch]
-    rows = latency_table(specs, batches=args.batch, threads=threads, repeats=args.repeats)
+    rows = latency_table(specs, batches=args.batch, threads=threads, repeats=args.repeats, device=args.device,
+                         dtype=getattr(torch, args.dtype))
     if args.json:
         print(json.dumps(rows))
         return 0
+    print(f"{args.device} {args.dtype}")
     print(f"{'arch':<10}{'input':>10}{'GMACs':>8}{'batch':>6}{'thr':>5}{'mode':>12}{'CL':>4}{'ms/clip':>10}"
           + (f"  vs {specs[1].name}" if len(specs) >= 2 else ""))
     for r in rows:
@@ -132,7 +142,8 @@ def add_deploy_parsers(sub) -> None:
     p = sub.add_parser("predict", help="top-k classes of videos with a trained network")
     p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files or frame folders")
     p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of a run, or a weights file (+ .json)")
-    p.add_argument("--labels", help="class names: a text file (one per line), a JSON list or name -> index object")
+    p.add_argument("--labels", help="class names: a text file (one per line), a JSON list or name -> index object "
+                        "(default: the class indices)")
     p.add_argument("--views", default="1x1", help="test views KxC (default 1x1; the paper tests 10x3 / 2x3)")
     p.add_argument("--top", type=int, default=5, help="classes to print per video (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON object per video")
@@ -158,5 +169,8 @@ def add_deploy_parsers(sub) -> None:
                                                                         "(default 1 all)")
     lat.add_argument("--repeats", type=int, default=10, help="timed passes per setting; the median is shown "
                                                              "(default 10, after 3 warm-up passes)")
+    lat.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    lat.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                     help="weights and input cast to it (default float32)")
     lat.add_argument("--json", action="store_true", help="print one JSON list of rows")
     lat.set_defaults(func=cmd_latency)
