@@ -9,9 +9,11 @@ E3D-S- and X3D-S-shaped nets of the studies (width 0.35), for
 Each is timed on its second epoch (the first fills the cache and starts the workers); the ratio now / before is
 printed per net. `--processes`: one run with every thread against two 1-thread runs side by side (how
 `e3dlib.study.train_grid(processes=2)` trains a study). `--steps`: the bare training step of the full-width
-presets, channels-last-3d on and off, and bf16 autocast on CUDA when present.
+presets, channels-last-3d on and off (on CUDA each with and without bf16 autocast; --cudnn-benchmark: cuDNN
+picks its algorithms by timing them first).
 
-Usage: python benchmarks/train_speed.py [--videos 200] [--workers 0 1 2] [--processes] [--steps]
+Usage: python benchmarks/train_speed.py [--videos 200] [--workers 0 1 2] [--processes] [--steps | --bare]
+           [--frames 8 --size 64 --batch 16]
 """
 
 from __future__ import annotations
@@ -126,10 +128,10 @@ def step_clips_per_second(name: str, frames: int, size: int, batch: int, steps: 
     return batch * steps / (time.perf_counter() - t)
 
 
-def bare_steps(frames: int, size: int, batch: int, steps: int) -> None:
-    settings = [("cpu", False, False), ("cpu", True, False)]
-    if torch.cuda.is_available():
-        settings.append(("cuda", True, True))
+def bare_steps(frames: int, size: int, batch: int, steps: int, devices: str = "all") -> None:
+    settings = [("cpu", False, False), ("cpu", True, False)] if devices in ("all", "cpu") else []
+    if torch.cuda.is_available() and devices in ("all", "cuda"):
+        settings += [("cuda", cl, bf16) for cl in (False, True) for bf16 in (False, True)]
     print(f"bare training step, full-width presets: input {frames}x{size}^2, batch {batch}")
     for device, cl, bf16 in settings:
         res = {n: step_clips_per_second(n, frames, size, batch, steps, device, cl, bf16) for n in ("e3d-s", "x3d-s")}
@@ -180,18 +182,26 @@ def main() -> None:
     ap.add_argument("--steps", action="store_true", help="also time the bare step of the full-width presets")
     ap.add_argument("--processes", action="store_true", help="also time two 1-thread runs side by side")
     ap.add_argument("--depthwise", action="store_true", help="only the depthwise-backward comparison (bare steps)")
+    ap.add_argument("--bare", action="store_true", help="only the bare steps of --steps (no data generated; "
+                                                        "what benchmarks/gpu_checks.sh runs on a lent GPU)")
+    ap.add_argument("--devices", choices=("all", "cpu", "cuda"), default="all", help="where the bare steps run")
+    ap.add_argument("--cudnn-benchmark", action="store_true", help="let cuDNN time its algorithms first")
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch", type=int, default=16)
     a = ap.parse_args()
+    torch.backends.cudnn.benchmark = a.cudnn_benchmark
     if a.depthwise:
         depthwise()
+        return
+    if a.bare:
+        bare_steps(a.frames, a.size, a.batch, 10, a.devices)
         return
     recipes(a.videos, a.workers)
     if a.processes:
         processes(a.videos)
     if a.steps:
-        bare_steps(a.frames, a.size, a.batch, 10)
+        bare_steps(a.frames, a.size, a.batch, 10, a.devices)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import torch
 from train_helpers import TINY, Bright
 
 from e3dlib.evaluate import summarize, topk_accuracy
-from e3dlib.train import EpochSampler, TrainConfig, TrainError, lr_at, train
+from e3dlib.train import EpochSampler, TrainConfig, TrainError, lr_at, train, use_backend
 
 CFG = TrainConfig(arch="tiny", data="bright", frames=4, size=16, epochs=2, batch_size=8, lr=0.05, workers=0,
                   channels_last=True, warmup_epochs=0.5, label_smoothing=0.1)
@@ -82,6 +82,14 @@ def test_schedule_and_sampler():
         t.set_epoch(2)
         shards |= {i for i, _ in t}
     assert shards == set(range(10))
+
+
+def test_cudnn_picks_its_algorithms_by_timing_only_for_cuda_training(monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    use_backend(torch.device("cpu"))
+    assert torch.backends.cudnn.benchmark is False
+    use_backend(torch.device("cuda", 0))  # sets a flag; needs no GPU
+    assert torch.backends.cudnn.benchmark is True
 
 
 def test_metrics():
