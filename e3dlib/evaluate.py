@@ -72,7 +72,7 @@ class _Indexed(Dataset):
 @torch.no_grad()
 def score_videos(model: nn.Module, dataset: Dataset, device: torch.device | str = "cpu", *, batch_size: int = 8,
                  workers: int = 0, bf16: bool = False, memory_format: torch.memory_format = torch.contiguous_format,
-                 dist_info: Dist | None = None, progress: bool = True) -> VideoScores:
+                 dist_info: Dist | None = None, progress: bool | None = None) -> VideoScores:
     """Score every item of `dataset`: (clip (C,T,H,W) | views (V,C,T,H,W), label). Softmax averaged over V; in a
     process group each rank scores a shard and every rank gets all the scores."""
     from tqdm import tqdm
@@ -84,7 +84,8 @@ def score_videos(model: nn.Module, dataset: Dataset, device: torch.device | str 
     shard = Subset(_Indexed(dataset), list(range(d.rank, len(dataset), d.world)))
     loader = DataLoader(shard, batch_size=batch_size, num_workers=workers, collate_fn=collate)
     all_scores, all_labels, all_index, views = [], [], [], 1
-    for batch in tqdm(loader, disable=not (progress and d.main), desc="evaluate", leave=False, mininterval=1.0):
+    hide = (None if progress is None else not progress) if d.main else True  # None: only on a terminal
+    for batch in tqdm(loader, disable=hide, desc="evaluate", leave=False, mininterval=1.0):
         if batch is None:
             continue
         x, y = batch[0].to(device), batch[1]
@@ -114,7 +115,7 @@ def score_videos(model: nn.Module, dataset: Dataset, device: torch.device | str 
 
 def evaluate_model(model: nn.Module, dataset: Dataset, device: torch.device | str = "cpu", *, batch_size: int = 8,
                    workers: int = 0, bf16: bool = False, memory_format: torch.memory_format = torch.contiguous_format,
-                   dist_info: Dist | None = None, progress: bool = True) -> dict[str, Any]:
+                   dist_info: Dist | None = None, progress: bool | None = None) -> dict[str, Any]:
     """`summarize` of `score_videos` (same arguments) and "views"; a split without labels is a ValueError (take
     its per-video predictions from `score_videos` and `prediction_rows`)."""
     s = score_videos(model, dataset, device, batch_size=batch_size, workers=workers, bf16=bf16,

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
-# MathJax 2.7.9 as the PyPI package jupyter-server-mathjax ships it (`make setup` installs it without its server
-# dependencies): one combined configuration and the STIX-Web fonts only, which the page has to ask for.
+# MathJax 2.7.9 as the PyPI package jupyter-server-mathjax ships it (`make mathjax`, which `make html` and `make test`
+# run, installs it without its server dependencies): one combined configuration and the STIX-Web fonts only, which
+# the page has to ask for.
 MATHJAX_PACKAGE = "jupyter_server_mathjax"
 MATHJAX_COMBINED = "TeX-AMS-MML_HTMLorMML-full"
 MATHJAX_URL = f"mathjax/MathJax.js?config={MATHJAX_COMBINED},Safe"
@@ -102,7 +103,7 @@ def find_mathjax() -> Path:
         d = Path(p) / "static"
         if (d / "config" / f"{MATHJAX_COMBINED}.js").is_file() and (d / "fonts/HTML-CSS/STIX-Web/woff").is_dir():
             return d
-    raise SiteError("MathJax not found: run `make setup` (it runs pip install --no-deps jupyter-server-mathjax==0.2.6)")
+    raise SiteError("MathJax not found: run `make mathjax` (pip install --no-deps jupyter-server-mathjax==0.2.6)")
 
 
 def copy_mathjax(mathjax: Path, out: Path) -> Path:

@@ -1,3 +1,4 @@
+import argparse
 import json
 import subprocess
 import sys
@@ -61,7 +62,6 @@ def test_module_entry_point_bad_file(tmp_path):
 
 
 def _subparsers(parser, prefix=""):
-    import argparse
 
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -76,11 +76,11 @@ def test_every_option_of_every_command_says_what_it_does_and_its_default():
     missing = []
     for name, sub in _subparsers(build_parser()):
         for a in sub._actions:
-            if not a.option_strings or a.dest == "help":
+            if a.dest == "help" or isinstance(a, argparse._SubParsersAction):
                 continue
             text = a.help or ""
-            has_default = (a.default is not None and a.default is not False and a.default not in ([], ())
-                           and not a.required)
-            if not text or (has_default and "default" not in text):
-                missing.append(f"{name} {a.option_strings[0]}")
+            # every option that takes a value and may be left out says what leaving it out means
+            takes_value = a.option_strings and a.nargs != 0 and not a.required
+            if not text or (takes_value and "default" not in text):
+                missing.append(f"{name} {(a.option_strings or [a.dest])[0]}")
     assert not missing, missing

@@ -67,7 +67,7 @@ def add_data_parser(sub) -> None:
     dsub = d.add_subparsers(dest="data_command", metavar="{generate,inspect}", parser_class=type(d), required=True)
     g = dsub.add_parser("generate", help="write something-like or motion (SSv2 layout), or kinetics-like (K400 layout) "
                         "videos")
-    g.add_argument("kind", choices=sorted(NAMES))
+    g.add_argument("kind", choices=sorted(NAMES), help="the benchmark: " + ", ".join(sorted(NAMES)))
     g.add_argument("--out", help="output folder (default: $E3D_DATA_ROOT or data/generated, then the kind)")
     g.add_argument("--videos", type=_at_least(1), required=True,
                    help="number of videos (80%% train, 10%% val, 10%% test)")
@@ -75,7 +75,8 @@ def add_data_parser(sub) -> None:
     g.add_argument("--workers", type=_at_least(1), default=2, help="processes (default 2)")
     g.add_argument("--flat", action="store_true", help="kinetics-like: OUT/<split>/<clip>.mp4, no label folders")
     g.add_argument("--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
-                   help="override a generator setting, e.g. noise=0.1 or object_size=0.2,0.3 (repeatable)")
+                   help="override a generator setting, e.g. noise=0.1 or object_size=0.2,0.3 (repeatable; default: the "
+                        "kind's settings)")
     g.add_argument("--quiet", action="store_true", help="no progress bar (also off when not a TTY)")
     g.set_defaults(func=cmd_generate)
     i = dsub.add_parser("inspect", help="per split: videos, decodable, skipped (with reasons), classes, frames")
@@ -83,7 +84,8 @@ def add_data_parser(sub) -> None:
                    "or motion:DIR")
     i.add_argument("--json", action="store_true", help='one JSON object: {"splits": {"train": {"videos": ...}}}')
     i.add_argument("--split", action="append", help="only this split (repeatable; default: all present)")
-    i.add_argument("--limit", type=_at_least(1), help="check an evenly spaced sample of N videos per split")
+    i.add_argument("--limit", type=_at_least(1), help="check an evenly spaced sample of N videos per split "
+                                                         "(default: every video)")
     i.add_argument("--workers", type=_at_least(1), default=2, help="decoding processes (default 2)")
     i.set_defaults(func=cmd_inspect)
 

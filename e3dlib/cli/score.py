@@ -64,9 +64,9 @@ def add_score_parser(sub: Any) -> None:
     """Add `score` to the subparsers `sub` of the e3dlib command line."""
     s = sub.add_parser("score", help="analytic cost and entropy scores of architectures")
     s.add_argument("--arch", action=_Sources, dest="sources", metavar="NAME",
-                   help=f"a preset: {', '.join(PRESETS)} (repeatable)")
+                   help=f"a preset: {', '.join(PRESETS)} (repeatable; no default: give --arch or --arch-file)")
     s.add_argument("--arch-file", action=_Sources, dest="sources", nargs="+", metavar="FILE",
-                   help="JSON spec (.json) or TinyNAS structure file(s)")
+                   help="JSON spec (.json) or TinyNAS structure file(s) (default: none; write one with export-arch)")
     s.add_argument("--frames", type=int, help="input frames (default: the spec's; 13 for TinyNAS files)")
     s.add_argument("--size", type=int, help="input crop size (default: the spec's; 160 for TinyNAS files)")
     s.add_argument("--variant", choices=VARIANTS, default="paper", help="STEntr variant (default: paper)")

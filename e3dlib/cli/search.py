@@ -33,12 +33,14 @@ def add_search_parser(sub: Any) -> None:
                        description="Evolutionary search (paper Algorithm 1). Writes best.json, best.txt, "
                                    "trace.csv and run.json into --out; --resume continues a killed run exactly.")
     d = SearchConfig.__dataclass_fields__
-    s.add_argument("--budget-flops", type=float, help="FLOPs budget, e.g. 1.9e9")
+    s.add_argument("--budget-flops", type=float, help="FLOPs budget, e.g. 2.0e9 (the official E3D-S "
+                   "budget) (default: none, no FLOPs limit)")
     s.add_argument("--flops-convention", choices=CONVENTIONS, default="tinynas",
                    help="how --budget-flops counts (default: tinynas, the paper's budgets)")
-    s.add_argument("--budget-params", type=float, help="parameter budget (every parameter, BN and SE included)")
+    s.add_argument("--budget-params", type=float, help="parameter budget (every parameter, BN and SE "
+                   "included) (default: none)")
     s.add_argument("--budget-layers", type=int, help="layer budget (stem + 3 per block + conv5): Algorithm 1's "
-                   "maximal depth L; without it STEntr favours very deep nets (official E3D-S/M: 83)")
+                   "maximal depth L; without it STEntr favours very deep nets (official E3D-S/M: 83) (default: none)")
     s.add_argument("--max-depth", type=int, nargs="+", metavar="D",
                    help="per-stage depth caps, e.g. 3 6 6 6 6 as the official code (default: none)")
     s.add_argument("--frames", type=int, default=d["frames"].default,

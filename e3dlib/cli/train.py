@@ -160,11 +160,12 @@ def add_train_parsers(sub: Any) -> None:
     t = sub.add_parser("train", help="train an architecture on a dataset (torchrun-aware)")
     t.add_argument("--arch", help="preset name, JSON spec or TinyNAS file (default e3d-s)")
     t.add_argument("--data", help="something-like | motion | kinetics-like (generated, under --data-root) | "
-                   "motion:DIR (= ssv2:DIR) | ssv1:ROOT | ssv2:ROOT | k400:ROOT | folder:ROOT")
+                   "motion:DIR (= ssv2:DIR) | ssv1:ROOT | ssv2:ROOT | k400:ROOT | folder:ROOT (default something-like)")
     t.add_argument("--cache-dir", help="keep every decoded video as a uint8 .npy file here (memory-mapped on later "
-                   "epochs, so epochs are not bound by decoding)")
+                   "epochs, so epochs are not bound by decoding) (default: none, decode every epoch)")
     t.add_argument("--data-root", help="where generated benchmarks live (default $E3D_DATA_ROOT or data/generated)")
-    t.add_argument("--recipe", choices=list(RECIPES), help="preset hyper-parameters; explicit options override")
+    t.add_argument("--recipe", choices=list(RECIPES), help="preset hyper-parameters; explicit options "
+                   "override (default: none, the defaults below)")
     t.add_argument("--out", required=True, help="run folder: last.pt, best.pt, metrics.csv, run.json")
     t.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
     t.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
@@ -193,7 +194,7 @@ def add_train_parsers(sub: Any) -> None:
     e.add_argument("--split", default="val", help="train, val or test (default val); a split without labels "
                    "(Sth-Sth's test split, the synthetic benchmarks') needs --predictions")
     e.add_argument("--predictions", metavar="FILE", help="write each video's id, true class (if labelled) and top-5 "
-                   "classes with their probabilities to FILE.csv or FILE.json")
+                   "classes with their probabilities to FILE.csv or FILE.json (default: none)")
     e.add_argument("--views", default="10x1",
                    help="KxC: K clips x C crops (1 = Center, 3 = LeftCenterRight) (default 10x1)")
     e.add_argument("--batch-size", type=int, default=4, help="videos per batch (default 4)")

@@ -27,7 +27,7 @@ def _check(path: str) -> tuple[str, str | None, tuple[int, int, int] | None]:
 
 
 def inspect_source(source: str, splits: list[str] | None = None, limit: int | None = None, workers: int = 2,
-                   progress: bool = True) -> dict:
+                   progress: bool | None = None) -> dict:
     """{"source", "kind", "root", "classes", "direction_pairs", "splits": {split: {"videos", "decodable",
     "skipped", "missing", "duplicates", "checked", "classes", "reasons", "frames", "resolutions", "examples"}}}."""
     src = parse_source(source)
@@ -47,7 +47,7 @@ def inspect_source(source: str, splits: list[str] | None = None, limit: int | No
             paths = [r.path for r in recs]
             results = pool.imap(_check, paths, chunksize=8) if pool else map(_check, paths)
             results = list(tqdm(results, total=len(paths), desc=f"{src.kind} {split}", unit="video",
-                                file=sys.stderr, disable=not progress))
+                                file=sys.stderr, disable=None if progress is None else not progress))
             report["splits"][split] = _summary(ann, recs, results)
     finally:
         if pool is not None:

@@ -10,9 +10,10 @@
 
 Video i is a pure function of (seed, i): its split (i % 10 == 8: val, 9: test, else train), its label (cycling
 through the classes within each split, so splits are balanced), its file name and its frames. Generation runs in
-`workers` processes with a progress bar; it is idempotent (files that exist and decode to the expected shape are
-kept) and deterministic (single-threaded encoders: the same seed gives identical files). OUT/e3d-synthetic.json
-records kind, seed and configuration; generating into a folder made with other settings is refused.
+`workers` processes with a progress bar (on a terminal); it is idempotent (files that exist and decode to the
+expected shape are kept) and deterministic (single-threaded encoders: the same seed gives identical files).
+OUT/e3d-synthetic.json records kind, seed and configuration; generating into a folder made with other settings is
+refused.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def make_config(kind: str, overrides: dict[str, str] | None = None) -> Something
 
 def generate(kind: str, out: str | Path, videos: int, seed: int = 0, workers: int = 2,
              cfg: SomethingConfig | KineticsConfig | None = None, flat: bool = False,
-             progress: bool = True) -> dict[str, int]:
+             progress: bool | None = None) -> dict[str, int]:
     """Write `videos` clips and the annotation files to `out`; returns counts of written / kept / repaired."""
     if kind not in NAMES:
         raise DataError(f"unknown synthetic dataset {kind!r}: expected {' or '.join(NAMES)}")
@@ -177,7 +178,8 @@ def generate(kind: str, out: str | Path, videos: int, seed: int = 0, workers: in
     items = plan(kind, videos, seed, cfg, flat)
     jobs = [(kind, cfg, seed, it, str(out)) for it in items]
     counts = {"written": 0, "kept": 0, "repaired": 0}
-    bar = tqdm(total=len(jobs), desc=f"{kind} -> {out}", unit="clip", file=sys.stderr, disable=not progress)
+    bar = tqdm(total=len(jobs), desc=f"{kind} -> {out}", unit="clip", file=sys.stderr,
+               disable=None if progress is None else not progress)
     if workers <= 1:
         results = map(_make, jobs)
         pool = None
