@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The checks to run when a GPU machine is lent (one short call; the project never needs one):
-#   1. the bare training step of the full-width E3D-S and X3D-S, fp32 and bf16 autocast (benchmarks/train_speed.py)
-#      at the CPU benchmark's 8x64^2 batch 16 and at the published input 13x160^2 batch 32;
+#   1. the bare training step of the full-width E3D-S and X3D-S, fp32 and bf16 autocast, each with channels-last-3d
+#      off and on (benchmarks/train_speed.py): at 16x224^2 batch 8 with cuDNN's autotuning off and on, at the
+#      published input 13x160^2 batch 32 with it on (the README's table);
 #   2. inference latency, fp32 and bf16, batch 1 and 8 (benchmarks/latency.py --device cuda);
 #   3. the whole trainer on CUDA: a small motion benchmark, 2 epochs with bf16, then multi-view evaluation on CUDA,
 #      then the same run under torchrun (1 process, nccl).
-# Usage, from the repository root: bash benchmarks/gpu_checks.sh [OUTDIR]   (default build/gpu: gpu_checks.log lands there)
+# Usage, from the repository root: bash benchmarks/gpu_checks.sh [OUTDIR]
+# (default build/gpu: gpu_checks.log lands there)
 # Python: $PY (default python3) must import torch with CUDA, numpy, pandas, scipy, tqdm, pillow and av (PyAV).
 set -uo pipefail
 out=${1:-build/gpu}
@@ -27,8 +29,10 @@ step() {  # step NAME COMMAND...: run, append to the log, remember a failure, go
 }
 
 step device "$PY" -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0))"
-step train_step_8x64 "$PY" benchmarks/train_speed.py --bare --devices cuda --frames 8 --size 64 --batch 16
-step train_step_13x160 "$PY" benchmarks/train_speed.py --bare --devices cuda --frames 13 --size 160 --batch 32
+bare=("$PY" benchmarks/train_speed.py --bare --devices cuda)
+step train_step_16x224 "${bare[@]}" --frames 16 --size 224 --batch 8
+step train_step_16x224_autotuned "${bare[@]}" --frames 16 --size 224 --batch 8 --cudnn-benchmark
+step train_step_13x160_autotuned "${bare[@]}" --frames 13 --size 160 --batch 32 --cudnn-benchmark
 step latency_fp32 "$PY" benchmarks/latency.py --device cuda --threads 1
 step latency_bf16 "$PY" benchmarks/latency.py --device cuda --threads 1 --dtype bfloat16
 step data "$PY" -m e3dlib data generate motion --out "$tmp/motion" --videos 1000 --seed 0 --workers 8 --quiet

@@ -3,7 +3,8 @@
     predict(model, paths, clip, views)        top-k classes per video; unreadable videos are reported, not fatal
     export_torchscript(model, out, example)   a traced TorchScript file whose outputs equal the eager model's
     latency(model, shape, ...)                median seconds per forward pass after warm-up (eager or TorchScript,
-                                              channels-last-3d on or off, a given number of threads)
+                                              channels-last-3d on or off, a given number of threads, CPU or CUDA,
+                                              float32 or bfloat16)
 
 `python -m e3dlib predict|export|latency` are their command-line faces; `benchmarks/latency.py` prints E3D / X3D
 ratios measured in one run.
@@ -130,12 +131,13 @@ def latency(model: nn.Module, shape: tuple[int, ...], *, threads: int, torchscri
             dtype: torch.dtype = torch.float32) -> float:
     """Median seconds of one forward pass of `model` on a random input of `shape` (B, C, T, H, W), in eval mode
     without autograd, after `warmup` passes, with `threads` intra-op threads (restored afterwards), weights and
-    input on `device` in `dtype` (bfloat16: the whole net cast, as deployed; on CUDA each pass is synchronised)."""
+    input on `device` in `dtype` (bfloat16: the whole net cast, as deployed; on CUDA each pass is synchronised).
+    `model` itself is moved and cast (nn.Module.to works in place)."""
     fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
     model = model.eval().to(device=device, dtype=dtype, memory_format=fmt)
     x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device=device, dtype=dtype)
     x = x.contiguous(memory_format=fmt)
-    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    sync = (lambda: torch.cuda.synchronize(device)) if torch.device(device).type == "cuda" else (lambda: None)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

@@ -76,7 +76,9 @@ def collapse_check(train_loss: float, num_classes: int, logit_std: float, *, mar
 def use_backend(dev: torch.device) -> None:
     """On CUDA, let cuDNN time its convolution algorithms for the (fixed) training shapes. Measured on an H200
     (`benchmarks/train_speed.py --bare --cudnn-benchmark`, README): without it the paper recipes' setting,
-    channels-last-3d with bf16 autocast, trained E3D-S at 16x224^2 at 18.9 clips/s, with it at 120."""
+    channels-last-3d with bf16 autocast, trained E3D-S at 16x224^2 at 18.9 clips/s, with it at 120. The flag is
+    process-wide and stays set; the algorithms it picks may differ between runs, so GPU runs are not bit-identical
+    (exact reproduction is a CPU promise)."""
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
 

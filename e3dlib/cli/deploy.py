@@ -92,17 +92,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_latency(args: argparse.Namespace) -> int:
     """`latency`: ms per clip of each --arch for every --batch, --threads, mode and memory format; prints a table (times
     of the first arch over the second's when there are two), a JSON list with --json; exit 0."""
-    import re
-
     import torch
 
     from ..archfile import load_arch
     from ..deploy import latency_table
-    from ..recipe import check_device
+    from ..recipe import TrainConfig, check_device
 
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", args.device):
-        raise TrainError(f"--device {args.device!r}: expected cpu, cuda or cuda:N")
-    check_device(args.device)
+    check_device(TrainConfig(device=args.device).device)  # the same checks of --device as training
     if not all(t == "all" or t.isdigit() for t in args.threads):
         raise TrainError(f"--threads {' '.join(args.threads)}: give numbers >= 1 or 'all'")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
