@@ -118,16 +118,10 @@ def test_figure_helpers_return_nothing_and_write_identical_files(tmp_path):
     assert (tmp_path / "t.csv").read_text() == "a\n0.333333\n"
 
 
-# Rendered before the runner merged papermill's injected cell and figure helpers returned None; they need hours of
-# training, so they are re-rendered with the studies issue. strict: this test fails once they are clean.
-STALE = {"04_correlate_scores_with_accuracy"}
 RENDERED = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-@pytest.mark.parametrize("ipynb", [
-    pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(strict=True, reason="rendered before the runner merged the "
-                                                        "injected cell; re-rendered with the studies issue")]
-                 if p.stem in STALE else []) for p in RENDERED])
+@pytest.mark.parametrize("ipynb", RENDERED, ids=[p.stem for p in RENDERED])
 def test_committed_renders_show_no_injected_cell_pathlib_repr_or_pairing(ipynb):
     nb = nbformat.read(ipynb, as_version=4)
     assert not [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
