@@ -63,8 +63,8 @@ smoke: $(SMOKE)
 build/smoke/%.ipynb: notebooks/%.py $(STAMP) $(LIB)
 	$(RUN_NB) $< --scale smoke --out $@ --figures build/smoke/figures
 
-# The rendered notebooks (committed) and figures/ at scale="proxy". Each notebook is independent: 03 and 04
-# share the motion benchmark they generate under data/generated/proxy/motion-0304 (whichever runs first writes it),
+# The rendered notebooks (committed) and figures/ at scale="proxy". Each notebook is independent: 03, 04 and 07
+# share the motion benchmark they generate under data/generated/proxy/motion (whichever runs first writes it),
 # 06 generates its own benchmarks there; trained runs are cached in runs/NN/proxy and re-used by later runs.
 # FRESH=1 retrains everything: the trained notebooks (those with a runs_dir parameter) get an empty runs_dir under
 # build/fresh/ instead of their committed result rows in data/results/ (hours per notebook on 2 cores).
