@@ -105,3 +105,18 @@ def band_correlations(df: pd.DataFrame, target: str, scores: Sequence[str], by: 
             rows.append({"band": b, f"{by}_lo": lo, f"{by}_hi": hi, "score": s,
                          **_defined(sub[s], sub[target], n_boot, seed)})
     return pd.DataFrame(rows)
+
+
+def tau_verdict(score: str, tau: float, lo: float, hi: float, n: int, target: str = "trained top-1") -> str:
+    """One Markdown sentence read from a Kendall tau and its 95 % interval over n models: an association where the
+    interval excludes 0 (and the tau it rules out), otherwise a null with the tau it would have detected at 80 %
+    power (`power.kendall_detectable`). Notebook 04, section 8."""
+    from .power import kendall_detectable
+
+    ci = f"τ = {tau:+.2f} [{lo:+.2f}, {hi:+.2f}] over {n} models"
+    if lo > 0:
+        return f"**{score} predicts {target}**: {ci}; the interval excludes 0 and rules out a τ below {lo:+.2f}."
+    if hi < 0:
+        return f"**{score} ranks against {target}**: {ci}; the interval excludes 0 and rules out a τ above {hi:+.2f}."
+    return (f"**No association of {score} with {target} shown**: {ci}; a true τ beyond "
+            f"{kendall_detectable(max(n, 2)):.2f} would have been detected with 80 % power.")

@@ -47,13 +47,13 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from e3dlib.correlation import band_correlations, correlation_table, paired_difference
+from e3dlib.correlation import band_correlations, correlation_table, paired_difference, tau_verdict
 from e3dlib.data.generate import generate, make_config
 from e3dlib.data.synthetic import MOTION_SETTINGS
 from e3dlib.families import sample_architectures
 from e3dlib.notebooks import pick, plot_style, save_design, save_figure, save_table
 from e3dlib.paths import at_root
-from e3dlib.power import format_p, holm, kendall_detectable, kendall_null_se, kendall_power, mean_ci
+from e3dlib.power import format_p, holm, kendall_null_se, kendall_power, mean_ci
 from e3dlib.proxies import PROXY_NAMES, score_architectures
 from e3dlib.recipe import TrainConfig, with_recipe
 from e3dlib.study import describe, train_grid
@@ -218,13 +218,8 @@ NAME = {"st_entr": "STEntr (Eq. 8)", "st_entr_tinynas": "STEntr (official code)"
         "gmacs": "GMACs", "mparams": "parameters", "zen": "Zen-score", "naswot": "NASWOT", "synflow": "SynFlow",
         "gradnorm": "GradNorm", "forward_entropy": "forward entropy", "temporal_blocks": "the count of temporal blocks"}
 st = ranking.set_index("score").loc["st_entr"] if len(ranking) else None
-n, ci = len(primary), (f"[{st['kendall_lo']:+.2f}, {st['kendall_hi']:+.2f}]" if st is not None else "")
-claim = ("τ(STEntr, top-1) is not computable: fewer than 3 stem models learned." if st is None else
-         f"**STEntr predicts trained top-1**: τ = {st['kendall']:+.2f} {ci} over {n} stem models; the interval "
-         f"excludes 0 and rules out a τ below {st['kendall_lo']:+.2f}." if st["kendall_lo"] > 0 else
-         f"**STEntr ranks against trained top-1**: τ = {st['kendall']:+.2f} {ci}." if st["kendall_hi"] < 0 else
-         f"**No association shown**: τ = {st['kendall']:+.2f} {ci} over {n} stem models; a true τ beyond "
-         f"{kendall_detectable(max(n, 2)):.2f} would have been detected with 80 % power.")
+claim = tau_verdict("STEntr", st["kendall"], st["kendall_lo"], st["kendall_hi"], len(primary)) if st is not None \
+    else "τ(STEntr, top-1) is not computable: fewer than 3 stem models learned."
 lines = [f"* STEntr − {NAME[r.b]}: {r.difference:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}], {format_p(r.p_holm, 'Holm p')}: "
          f"{'STEntr ranks better' if r.p_holm < 0.05 and r.difference > 0 else 'STEntr ranks worse' if r.p_holm < 0.05 else 'cannot be told apart'}"
          for r in pairs.itertuples()]
@@ -240,7 +235,8 @@ Markdown(claim + f"\n\n**Is it the better predictor?** τ(STEntr) − τ(each ot
 # The final cell asserts the design: the sample covers the FLOPs range (one model per log bin), both halves are the
 # same nets with and without the stem conv, every (model, seed) ran and was tested, collapsed runs are counted and
 # kept out of every correlation, every score's cost was measured, the STEntr comparisons are Holm-corrected; at
-# proxy scale ≥ 60 models, ≥ 1000 validation clips and the seed-noise runs exist. The design record is `figures/04_design.json`.
+# proxy scale ≥ 60 models, ≥ 1000 validation clips and the seed-noise runs exist. The design record is
+# `figures/04_design.json`.
 
 # %%
 record = save_design("04_design", figures_dir, val_clips=int(runs["val_videos"].iloc[0]),

@@ -62,7 +62,6 @@ def test_module_entry_point_bad_file(tmp_path):
 
 
 def _subparsers(parser, prefix=""):
-
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():

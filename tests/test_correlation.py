@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from e3dlib.correlation import band_correlations, correlation_table, correlations, paired_difference
+from e3dlib.correlation import band_correlations, correlation_table, correlations, paired_difference, tau_verdict
 
 
 def test_known_values_and_perfect_order():
@@ -69,3 +69,14 @@ def test_correlation_table_marks_undefined_scores_instead_of_failing():
     t = correlation_table(df, "acc", ["broken", "good"], n_boot=50).set_index("score")
     assert t.loc["good", "kendall"] == pytest.approx(1.0) and np.isnan(t.loc["broken", "kendall"])
     assert t.loc["broken", "n"] == 1 and list(t.index) == ["good", "broken"]
+
+
+def test_tau_verdict_reads_the_interval_not_the_point():
+    from e3dlib.power import kendall_detectable
+
+    assert tau_verdict("S", 0.36, 0.14, 0.57, 30).startswith("**S predicts trained top-1**: τ = +0.36 [+0.14, +0.57]")
+    assert "rules out a τ below +0.14" in tau_verdict("S", 0.36, 0.14, 0.57, 30)
+    assert tau_verdict("S", -0.4, -0.6, -0.1, 30).startswith("**S ranks against trained top-1**")
+    null = tau_verdict("S", 0.36, -0.01, 0.6, 30)  # a large tau whose interval spans 0 is no association
+    assert null.startswith("**No association of S with trained top-1 shown**")
+    assert f"beyond {kendall_detectable(30):.2f}" in null
